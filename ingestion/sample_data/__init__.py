@@ -1,0 +1,1 @@
+"""A deterministic sample municipality for demos, tests and benchmarks."""
