@@ -1,0 +1,45 @@
+{#-
+    One row per primary key of a raw (dlt) relation: the row of the latest dlt load.
+
+    dlt adds `_dlt_load_id` (sortable load timestamp) and `_dlt_id` to the rows it writes, but not
+    always (the pyarrow backend leaves them out unless configured). The columns of the relation are
+    inspected at run time: when `_dlt_load_id` is absent, one row per key is kept and the tie is
+    broken by `_dlt_id` if present, otherwise arbitrarily (the raw tables are then full replaces, so
+    keys are unique anyway). Raw keys may repeat across loads; staging models test uniqueness.
+
+    Returns a complete `select` (use it as the body of a CTE). The helper column `_dedupe_row_number`
+    is returned too; select named columns from the CTE.
+-#}
+{% macro dedupe_latest_load(relation, primary_key) -%}
+    {%- set found = namespace(load_id=none, row_id=none) -%}
+    {%- if execute -%}
+        {%- for column in adapter.get_columns_in_relation(relation) -%}
+            {%- if column.name | lower == '_dlt_load_id' -%}
+                {%- set found.load_id = column.name -%}
+            {%- elif column.name | lower == '_dlt_id' -%}
+                {%- set found.row_id = column.name -%}
+            {%- endif -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {%- set order_by = [] -%}
+    {%- if found.load_id is not none -%}
+        {%- do order_by.append(adapter.quote(found.load_id) ~ ' desc') -%}
+    {%- endif -%}
+    {%- if found.row_id is not none -%}
+        {%- do order_by.append(adapter.quote(found.row_id) ~ ' desc') -%}
+    {%- endif -%}
+    {%- if not order_by -%}
+        {%- do order_by.append(primary_key) -%}
+    {%- endif -%}
+    select *
+    from (
+        select
+            ranked_source.*,
+            row_number() over (
+                partition by {{ primary_key }}
+                order by {{ order_by | join(', ') }}
+            ) as _dedupe_row_number
+        from {{ relation }} as ranked_source
+    ) as deduplicated
+    where _dedupe_row_number = 1
+{%- endmacro %}

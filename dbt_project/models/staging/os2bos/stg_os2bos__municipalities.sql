@@ -1,0 +1,19 @@
+with
+
+source as (
+
+    {{ dedupe_latest_load(source('os2bos', 'core_municipality'), 'id') }}
+
+),
+
+renamed as (
+
+    select
+        id     as municipality_id,
+        name   as municipality_name,
+        active as is_active
+    from source
+
+)
+
+select * from renamed
