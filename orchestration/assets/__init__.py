@@ -1,0 +1,1 @@
+"""The asset graph: raw sources (dlt) -> models (dbt) -> published serving file."""
