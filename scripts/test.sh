@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# README command 2: set up (browser included) and run the whole test suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh --with-browser
+export GX_ANALYTICS_ENABLED=false DAGSTER_DISABLE_TELEMETRY=true
+exec .venv/bin/pytest "$@"
