@@ -10,6 +10,7 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
 import duckdb  # noqa: E402
 import great_expectations as gx  # noqa: E402
+import great_expectations.expectations as gxe  # noqa: E402
 from great_expectations.data_context.types.base import ProgressBarsConfig  # noqa: E402
 
 from expectations.suites import ERROR, SuiteSpec  # noqa: E402
@@ -64,7 +65,8 @@ def run_suite(spec: SuiteSpec, database: Path, duckdb_config: dict[str, str | in
         .add_dataframe_asset(spec.table)
         .add_batch_definition_whole_dataframe("whole_table")
     )
-    suite = context.suites.add(gx.ExpectationSuite(name=spec.name, expectations=list(spec.expectations)))
+    expectations = [getattr(gxe, e.name)(**e.kwargs, severity=e.severity) for e in spec.expectations]
+    suite = context.suites.add(gx.ExpectationSuite(name=spec.name, expectations=expectations))
     result = batch_definition.get_batch(batch_parameters={"dataframe": frame}).validate(suite)
 
     failures = []
