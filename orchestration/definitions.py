@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dagster import (
     AssetSelection,
+    DefaultScheduleStatus,
     Definitions,
     ScheduleDefinition,
     define_asset_job,
@@ -32,6 +33,7 @@ nightly_schedule = ScheduleDefinition(
     job=nightly_refresh,
     cron_schedule=settings().nightly_cron,
     execution_timezone=settings().timezone,
+    default_status=DefaultScheduleStatus.RUNNING,  # refresh every night without a click in the UI
 )
 
 defs = Definitions(

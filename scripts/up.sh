@@ -36,7 +36,7 @@ start dagster-daemon .venv/bin/dagster-daemon run -m orchestration.definitions
 
 wait_for() {  # name, url
   for _ in $(seq 1 120); do
-    curl -fsS -o /dev/null "$2" && return 0
+    curl -fs -o /dev/null "$2" && return 0
     sleep 1
   done
   echo "[up] $1 did not start: see $WAREHOUSE_HOME/log/$1.log" >&2
@@ -48,7 +48,7 @@ wait_for dagster-webserver "http://127.0.0.1:$dagster_port/server_info"
 password="${SUPERSET_ADMIN_PASSWORD:-$(cat "$SUPERSET_ADMIN_PASSWORD_FILE")}"
 cat <<INFO
 
-  Warehouse refreshed and published in $(( $(date +%s) - started )) s.
+  Ready in $(( $(date +%s) - started )) s: the warehouse is refreshed and published.
   Superset  : http://127.0.0.1:$superset_port   (dashboard "Cost per client")
               login: $SUPERSET_ADMIN_USERNAME / $password
   Dagster UI: http://127.0.0.1:$dagster_port    (job nightly_refresh, schedule 02:00 ${WAREHOUSE_TIMEZONE:-Europe/Copenhagen})

@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 
-from dagster import AssetKey
+from dagster import AssetKey, DefaultScheduleStatus
 
 from tests.conftest import REPO_ROOT
 
@@ -30,6 +30,7 @@ def test_graph_has_job_schedule_and_checks() -> None:
     assert schedule.job_name == job.name
     assert schedule.cron_schedule == "0 2 * * *"
     assert schedule.execution_timezone == "Europe/Copenhagen"
+    assert schedule.default_status == DefaultScheduleStatus.RUNNING
 
     graph = defs.resolve_asset_graph()
     keys = graph.get_all_asset_keys()
