@@ -1,0 +1,338 @@
+"""The `os2bos` dlt source: every table read column-wise, pseudonymised in flight, kept in step.
+
+Strategies (see docs/case_system_loading.md):
+- replace: classifications, users, payment schedules: reloaded whole every run.
+- modified: core_case, core_appropriation, core_activity, core_relatedperson: rows with
+  `modified >= cursor` (rows exactly at the cursor already loaded are skipped), merged on `id`.
+- payment: core_payment: new ids (`id > cursor`) plus payments that got a new
+  core_historicalpayment row since the last run (paid, re-saved), merged on `id`.
+- history: history tables appended by `history_id` (dlt incremental).
+Merged tables are reconciled each run with a key-only scan of source and raw table: keys gone
+from the source become hard-delete tombstones, keys missing from the raw table (a late commit
+below the cursor, a back-dated `modified`) are read again.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+import dlt
+import pyarrow as pa
+import pyarrow.compute as pc
+import sqlalchemy as sa
+from dlt.extract import DltResource
+from dlt.sources.sql_database import sql_table
+
+from ingestion.case_system.tables import OS2BOS_TABLES, TABLE_SPECS, TableSpec
+from ingestion.pseudonymise import PseudonymKey, pseudonymise_cases, pseudonymise_recipients
+
+log = logging.getLogger(__name__)
+
+Backend = Literal["auto", "pyarrow", "connectorx"]
+
+# hard-delete marker: a row carrying True removes the key from the raw table (dlt `hard_delete`)
+DELETED_COLUMN = "_source_deleted"
+# CPR number (ddmmyy-xxxx) or Swedish personnummer (yyyymmdd-xxxx), with or without the dash
+NATIONAL_ID_PATTERN = r"\b(?:\d{6}|\d{8})-?\d{4}\b"
+NATIONAL_ID_MASK = "[personnummer]"
+# More keys than this missing from the raw table: read the table whole instead of by key list.
+MAX_REREAD_KEYS = 20_000
+# Tables that are big enough for the backend choice to matter.
+LARGE_TABLES = frozenset({"core_payment", "core_historicalpayment", "core_paymentschedule"})
+_CASE_DERIVED_COLUMNS = {
+    "person_id": {"data_type": "text"},
+    "birth_date": {"data_type": "date"},
+    "sex": {"data_type": "text"},
+    "pseudonym_key_version": {"data_type": "text"},
+}
+_PERSONAL_SOURCE_COLUMNS = frozenset({"cpr_number", "name"})
+
+
+def dialect_of(credentials: str) -> str:
+    """"sqlite" or "postgresql" from a SQLAlchemy URL, without connecting."""
+    return sa.engine.make_url(credentials).get_backend_name()
+
+
+def choose_backend(table: str, dialect: str, backend: Backend = "auto") -> str:
+    """The table backend for `table`: connectorx for big PostgreSQL tables, pyarrow otherwise.
+
+    connectorx cannot read SQLite columns whose first rows are NULL ("Cannot infer type from
+    null"), so SQLite always uses pyarrow. See docs/case_system_loading.md for the measurements.
+    """
+    if backend != "auto":
+        return backend
+    return "connectorx" if dialect == "postgresql" and table in LARGE_TABLES else "pyarrow"
+
+
+class _KeyHolder:
+    """Calls the key loader once per source instance, when the first personal table is read."""
+
+    def __init__(self, loader: Callable[[], PseudonymKey]) -> None:
+        self._loader = loader
+        self._key: PseudonymKey | None = None
+
+    def __call__(self) -> PseudonymKey:
+        if self._key is None:
+            key = self._loader()
+            if not isinstance(key, PseudonymKey):
+                raise TypeError("the key loader must return a PseudonymKey")
+            self._key = key
+        return self._key
+
+
+@dataclass(frozen=True)
+class _Context:
+    credentials: str
+    schema: str | None
+    backend: Backend
+    chunk_size: int
+    dialect: str
+
+
+def _scrub(table: pa.Table, columns: tuple[str, ...]) -> pa.Table:
+    for name in columns:
+        if name in table.column_names:
+            i = table.schema.get_field_index(name)
+            column = table.column(i).cast(pa.string())
+            table = table.set_column(i, name, pc.replace_substring_regex(column, NATIONAL_ID_PATTERN, NATIONAL_ID_MASK))
+    return table
+
+
+def _land(table: pa.Table, spec: TableSpec, key: _KeyHolder) -> pa.Table:
+    """What is done to every batch before it is written: pseudonymise, scrub free text."""
+    if spec.personal == "cases":
+        table = pseudonymise_cases(table, key())
+    elif spec.personal == "recipients":
+        table = pseudonymise_recipients(table, key())
+    return _scrub(table, spec.free_text)
+
+
+def _sql_table(ctx: _Context, spec: TableSpec, **kwargs: Any) -> DltResource:
+    # A typed hint for cpr_number would create an (empty) column in the raw table: tables with
+    # a CPR are reflected with column names only.
+    reflection = "minimal" if spec.personal == "cases" else "full_with_precision"
+    backend = choose_backend(spec.name, ctx.dialect, ctx.backend)
+    backend_kwargs = {"return_type": "arrow_stream", "batch_size": ctx.chunk_size} if backend == "connectorx" else None
+    return sql_table(
+        credentials=ctx.credentials,
+        table=spec.name,
+        schema=ctx.schema,
+        backend=backend,
+        backend_kwargs=backend_kwargs,
+        chunk_size=ctx.chunk_size,
+        reflection_level=kwargs.pop("reflection_level", reflection),
+        defer_table_reflect=True,
+        excluded_columns=list(spec.never_read) or None,
+        **kwargs,
+    )
+
+
+def _source_keys(ctx: _Context, spec: TableSpec) -> pa.Array:
+    """Key-only scan of the source table (connectorx unless forced: a key column is never NULL)."""
+    key_ctx = ctx if ctx.backend != "auto" else _Context(ctx.credentials, ctx.schema, "connectorx", ctx.chunk_size, ctx.dialect)
+    inner = _sql_table(key_ctx, spec, included_columns=[spec.primary_key], reflection_level="minimal")
+    chunks = [t.column(spec.primary_key).cast(pa.int64()) for t in inner if t.num_rows]
+    return pa.chunked_array(chunks, pa.int64()).combine_chunks() if chunks else pa.array([], pa.int64())
+
+
+def _loaded_keys(spec: TableSpec) -> pa.Array | None:
+    """Keys already in the raw table, or None when it does not exist yet (first load)."""
+    pipeline = dlt.current.pipeline()
+    try:
+        with pipeline.sql_client() as client:
+            sql = f"SELECT {client.escape_column_name(spec.primary_key)} FROM {client.make_qualified_table_name(spec.name)}"
+            with client.execute_query(sql) as cursor:
+                chunks = [t.column(0).cast(pa.int64()) for t in cursor.iter_arrow(chunk_size=1_000_000)]
+    except Exception as exc:  # noqa: BLE001 - no destination, no dataset, no table: a first load
+        if pipeline.default_schema_name and spec.name in pipeline.default_schema.tables and \
+                "does not exist" not in str(exc).lower() and "not found" not in str(exc).lower():
+            raise
+        return None
+    return pa.chunked_array(chunks, pa.int64()).combine_chunks() if chunks else pa.array([], pa.int64())
+
+
+def _setdiff(left: pa.Array, right: pa.Array) -> pa.Array:
+    return left.filter(pc.invert(pc.is_in(left, value_set=right)))
+
+
+def _hints_marker(inner: DltResource, spec: TableSpec) -> Any:
+    columns = {
+        name: hint for name, hint in (inner.columns or {}).items()  # type: ignore[union-attr]
+        if not (spec.personal == "cases" and name in _PERSONAL_SOURCE_COLUMNS)
+    }
+    if spec.personal == "cases":
+        columns.update({n: {"name": n, **h} for n, h in _CASE_DERIVED_COLUMNS.items()})
+    columns[DELETED_COLUMN] = {"name": DELETED_COLUMN, "data_type": "bool", "hard_delete": True, "nullable": True}
+    return dlt.mark.with_hints([], dlt.mark.make_hints(columns=columns))
+
+
+def _max_value(ctx: _Context, table: str, column: str) -> Any:
+    engine = sa.create_engine(ctx.credentials)
+    try:
+        with engine.connect() as conn:
+            t = sa.table(table, sa.column(column), schema=ctx.schema)
+            return conn.execute(sa.select(sa.func.max(t.c[column]))).scalar()
+    finally:
+        engine.dispose()
+
+
+def _merge_resource(ctx: _Context, spec: TableSpec, key: _KeyHolder) -> DltResource:
+    cursor_column = "modified" if spec.strategy == "modified" else spec.primary_key
+    pk = spec.primary_key
+
+    def rows() -> Iterator[Any]:
+        started = time.monotonic()
+        if spec.personal:
+            key()  # no key, no run: fail before anything is read
+        state = dlt.current.resource_state()
+        loaded = _loaded_keys(spec)
+        if loaded is None:
+            state.clear()  # raw table absent: start over with a full load
+        source_keys = _source_keys(ctx, spec)
+        missing = _setdiff(source_keys, loaded) if loaded is not None else source_keys
+        deleted = _setdiff(loaded, source_keys) if loaded is not None else pa.array([], pa.int64())
+
+        cursor = state.get("cursor")
+        if spec.strategy == "modified" and cursor is not None:
+            cursor = datetime.fromisoformat(cursor)
+        history_to = _max_value(ctx, "core_historicalpayment", "history_id") if spec.strategy == "payment" else None
+        history_from = state.get("history_cursor")
+        full = cursor is None or len(missing) > MAX_REREAD_KEYS
+
+        def adapter(query: Any, table: Any, *_: Any) -> Any:
+            if full:
+                return query
+            c = table.c
+            conditions = [c[cursor_column] >= cursor if spec.strategy == "modified" else c[pk] > cursor]
+            if spec.strategy == "payment" and history_to is not None and history_to != history_from:
+                hist = sa.table("core_historicalpayment", sa.column("id"), sa.column("history_id"), schema=ctx.schema)
+                changed = sa.select(hist.c.id).where(hist.c.history_id <= history_to)
+                if history_from is not None:
+                    changed = changed.where(hist.c.history_id > history_from)
+                conditions.append(c[pk].in_(changed))
+            if len(missing):
+                conditions.append(c[pk].in_(missing.to_pylist()))
+            return query.where(sa.or_(*conditions))
+
+        inner = _sql_table(ctx, spec, query_adapter_callback=adapter)
+        boundary = set(state.get("boundary_ids", [])) if spec.strategy == "modified" and not full else set()
+        new_cursor, new_boundary, moved, marked = cursor, set(boundary), 0, False
+        for batch in inner:
+            if not marked:
+                yield _hints_marker(inner, spec)
+                marked = True
+            if not batch.num_rows:
+                continue
+            if boundary:  # rows at the cursor that were loaded last time are not moved again
+                at_cursor = pc.equal(batch.column(cursor_column), pa.scalar(cursor, batch.schema.field(cursor_column).type))
+                seen = pc.and_(pc.fill_null(at_cursor, False), pc.is_in(batch.column(pk), value_set=pa.array(list(boundary), batch.schema.field(pk).type)))
+                batch = batch.filter(pc.invert(seen))
+            if not batch.num_rows:
+                continue
+            top = pc.max(batch.column(cursor_column)).as_py()
+            if top is not None and (new_cursor is None or top > new_cursor):
+                new_cursor, new_boundary = top, set()
+            if spec.strategy == "modified" and new_cursor is not None:
+                at_top = pc.fill_null(pc.equal(batch.column(cursor_column), pa.scalar(new_cursor, batch.schema.field(cursor_column).type)), False)
+                new_boundary.update(batch.filter(at_top).column(pk).to_pylist())
+            moved += batch.num_rows
+            yield _land(batch, spec, key)
+        if not marked:
+            yield _hints_marker(inner, spec)
+        if len(deleted):
+            yield pa.table({pk: deleted, DELETED_COLUMN: pa.array([True] * len(deleted), pa.bool_())})
+        if new_cursor is not None:
+            state["cursor"] = new_cursor.isoformat() if isinstance(new_cursor, datetime) else new_cursor
+        if spec.strategy == "modified":
+            state["boundary_ids"] = sorted(new_boundary)
+        if spec.strategy == "payment":
+            state["history_cursor"] = history_to
+        state["last_run"] = {
+            "rows": moved, "deleted": len(deleted), "reread_missing": 0 if full else len(missing),
+            "full": full, "seconds": round(time.monotonic() - started, 3),
+        }
+        log.info("os2bos %s: %s", spec.name, state["last_run"])
+
+    return dlt.resource(
+        rows, name=spec.name, write_disposition="merge", primary_key=pk,
+        columns={DELETED_COLUMN: {"data_type": "bool", "hard_delete": True, "nullable": True}},
+    )
+
+
+def _replace_resource(ctx: _Context, spec: TableSpec, key: _KeyHolder) -> DltResource:
+    resource = _sql_table(ctx, spec, write_disposition="replace", primary_key=spec.primary_key)
+    return resource.add_map(lambda t: _land(t, spec, key))
+
+
+def _history_resource(ctx: _Context, spec: TableSpec, key: _KeyHolder) -> DltResource:
+    resource = _sql_table(
+        ctx, spec, write_disposition="append", primary_key=spec.primary_key,
+        incremental=dlt.sources.incremental(spec.primary_key),
+    )
+    return resource.add_map(lambda t: _land(t, spec, key))
+
+
+_FACTORIES = {"replace": _replace_resource, "modified": _merge_resource, "payment": _merge_resource,
+              "history": _history_resource}
+
+
+@dlt.source(name="os2bos")
+def os2bos_source(
+    credentials: str,
+    key_loader: Callable[[], PseudonymKey],
+    *,
+    tables: tuple[str, ...] | None = None,
+    backend: Backend = "auto",
+    schema: str | None = None,
+    chunk_size: int = 100_000,
+) -> list[DltResource]:
+    """All OS2bos tables from a SQLAlchemy URL (`sqlite:///…` or `postgresql+psycopg2://…`).
+
+    Nothing connects and `key_loader` is not called until data flows, so the asset graph can be
+    built without the database or the secret. `tables` limits the load to some tables; `backend`
+    forces "pyarrow" or "connectorx" (default: per table and dialect); `schema` is the source
+    schema (PostgreSQL `public` by default).
+    """
+    ctx = _Context(credentials, schema, backend, chunk_size, dialect_of(credentials))
+    key = _KeyHolder(key_loader)
+    selected = OS2BOS_TABLES if tables is None else tables
+    unknown = set(selected) - set(TABLE_SPECS)
+    if unknown:
+        raise ValueError(f"unknown OS2bos tables: {sorted(unknown)}")
+    resources = []
+    for t in selected:
+        resource = _FACTORIES[TABLE_SPECS[t].strategy](ctx, TABLE_SPECS[t], key)
+        # plain sql_table resources are read in parallel threads; the merged ones iterate an
+        # inner sql_table and run in the main thread (dlt's context is not thread-safe there)
+        resources.append(resource if TABLE_SPECS[t].strategy in ("modified", "payment") else resource.parallelize())
+    return resources
+
+
+def load_summary(pipeline: dlt.Pipeline) -> dict[str, dict[str, Any]]:
+    """What moved per raw table in the pipeline's last run: rows written and keys deleted.
+
+    `rows` counts rows inserted or updated (for replace tables: the whole table), `deleted` the
+    keys removed because they disappeared from the source.
+    """
+    trace = pipeline.last_trace
+    normalize = trace.last_normalize_info if trace else None
+    counts = dict(normalize.row_counts) if normalize else {}
+    resources = pipeline.state.get("sources", {}).get("os2bos", {}).get("resources", {})
+    summary: dict[str, dict[str, Any]] = {}
+    for table, spec in TABLE_SPECS.items():
+        if table not in counts and table not in resources:
+            continue
+        run = resources.get(table, {}).get("last_run", {}) if spec.strategy in ("modified", "payment") else {}
+        deleted = run.get("deleted", 0)
+        summary[table] = {
+            "strategy": spec.strategy,
+            "rows": counts.get(table, 0) - deleted,
+            "deleted": deleted,
+            **({"reread_missing": run.get("reread_missing", 0)} if run else {}),
+        }
+    return summary
