@@ -6,7 +6,7 @@ from pathlib import Path
 
 import dlt
 
-RAW_DATASETS = ("os2bos", "finance")
+RAW_DATASETS = ("os2bos", "finance", "case_events")
 
 
 def raw_pipeline(name: str, dataset: str, raw_path: Path, pipelines_dir: Path) -> dlt.Pipeline:

@@ -60,6 +60,30 @@ def sex_from_cpr(cpr: str) -> str | None:
     return "F" if int(digits[-1]) % 2 == 0 else "M"
 
 
+def _digits(national_id: str) -> str:
+    return "".join(ch for ch in national_id if ch.isdigit())
+
+
+def birth_date_from_personnummer(personnummer: str) -> date | None:
+    """Birth date from a Swedish personnummer `yyyymmddnnnc` (a samordningsnummer adds 60 to the day)."""
+    digits = _digits(personnummer)
+    if len(digits) != 12:
+        return None
+    year, month, day = int(digits[0:4]), int(digits[4:6]), int(digits[6:8])
+    try:
+        return date(year, month, day - 60 if day > 60 else day)
+    except ValueError:
+        return None
+
+
+def sex_from_personnummer(personnummer: str) -> str | None:
+    """'F' for an even second-to-last digit, 'M' for an odd one (the personnummer convention)."""
+    digits = _digits(personnummer)
+    if len(digits) != 12:
+        return None
+    return "F" if int(digits[10]) % 2 == 0 else "M"
+
+
 def pseudonymise_cases(table: pa.Table, key: PseudonymKey) -> pa.Table:
     """`core_case`: derive birth date and sex, replace the CPR by its pseudonym, drop the name."""
     cprs = table.column("cpr_number").to_pylist()
