@@ -7,8 +7,20 @@ import time
 from datetime import date
 from pathlib import Path
 
-from ingestion.sample_data.generator import SCALES, generate
-from ingestion.sample_data.writers import write_ledger_exports, write_os2bos_sqlite
+from ingestion.sample_data.case_events import generate_case_events, write_case_events
+from ingestion.sample_data.finance_exports import write_budget_exports, write_ledger_exports
+from ingestion.sample_data.generator import SCALES, SampleMunicipality, generate
+from ingestion.sample_data.writers import write_os2bos_sqlite
+
+
+def write_sources(sample: SampleMunicipality, folder: Path) -> None:
+    """The sample as its source systems deliver it: OS2bos in SQLite, the child-case system's
+    events for its API server, finance files in a drop folder."""
+    write_os2bos_sqlite(sample, folder / "os2bos.sqlite")
+    events = generate_case_events(sample.tables["core_case"], sample.tables["core_user"], sample.as_of, sample.seed)
+    write_case_events(events, folder / "case_events.sqlite")
+    write_ledger_exports(sample.ledger, folder / "finance_drop")
+    write_budget_exports(sample.budgets, folder / "finance_drop")
 
 
 def main() -> None:
@@ -22,13 +34,11 @@ def main() -> None:
 
     started = time.perf_counter()
     sample = generate(args.scale, args.seed, args.as_of)
-    write_os2bos_sqlite(sample, args.out / "os2bos.sqlite")
-    files = write_ledger_exports(sample.ledger, args.out / "finance_drop")
-    payments = len(sample.tables["core_payment"].rows)
+    print(f"[sample] generated {args.scale} sample as of {sample.as_of} in {time.perf_counter() - started:.1f} s")
+    write_sources(sample, args.out)
     print(
-        f"[sample] {args.scale} municipality as of {sample.as_of}: "
-        f"{len(sample.tables['core_case'].rows)} cases, {payments} payments, "
-        f"{len(sample.ledger)} ledger postings in {len(files)} files "
+        f"[sample] {len(sample.tables['core_case'])} cases, {len(sample.tables['core_payment'])} payments, "
+        f"{len(sample.ledger)} ledger postings, {len(sample.budgets)} budget lines "
         f"({time.perf_counter() - started:.1f} s) -> {args.out}"
     )
 

@@ -20,10 +20,10 @@ class Service:
     activity_category_code: str
     activity_category_name: str
     main_account: str
-    allowed_steps: tuple[int, ...]
-    monthly_price_range: tuple[int, int]
-    payment_type: str  # RUNNING_PAYMENT or ONE_TIME_PAYMENT
-    recipient_type: str  # COMPANY (a provider) or PERSON (a foster family)
+    frequency: str  # ONE_TIME, DAILY, WEEKLY or MONTHLY: how OS2bos generates its payments
+    price_range: tuple[int, int]  # DKK per payment (per day, week, month or once) before VAT factor
+    recipient_type: str  # COMPANY (a provider), PERSON (a foster family) or INTERNAL (in-house unit)
+    typical_days: tuple[int, int]  # how long a grant usually runs
     weight: int  # how often the sample grants it
 
     @property
@@ -31,55 +31,76 @@ class Service:
         """OS2bos' `saved_account_string`: main account and activity category."""
         return f"{self.main_account}-{self.activity_category_code}"
 
+    @property
+    def payment_type(self) -> str:
+        return "ONE_TIME_PAYMENT" if self.frequency == "ONE_TIME" else "RUNNING_PAYMENT"
+
+
+_PLACEMENT = ("SEL-52-3.7", "Anbringelse udenfor hjemmet")
 
 SERVICES: tuple[Service, ...] = (
     Service("SEL-11-3.1", "Konsulentbistand, herunder familierettet", "015016",
             "Konsulentbistand efter § 11,3,1", "015200",
             "Forebyggende indsats - Konsulentbistand og rådgivning", "528211017",
-            (2,), (3_000, 9_000), "ONE_TIME_PAYMENT", "COMPANY", 14),
+            "ONE_TIME", (3_000, 9_000), "COMPANY", (1, 1), 14),
     Service("SEL-11-6", "Økonomisk støtte til fritidstilbud", "015168",
             "Støtte til fritidstilbud", "015201",
             "Forebyggende indsats - Støtte til fritidstilbud", "528211017",
-            (2,), (500, 1_500), "RUNNING_PAYMENT", "PERSON", 8),
+            "MONTHLY", (500, 1_500), "PERSON", (90, 365), 8),
     Service("SEL-52-3.3", "Familiebehandling eller lignende", "015011",
             "Familiebehandling", "015209", "Familiebehandling", "528211003",
-            (3,), (12_000, 38_000), "RUNNING_PAYMENT", "COMPANY", 16),
+            "MONTHLY", (12_000, 38_000), "COMPANY", (90, 540), 12),
     Service("SEL-52-3.3", "Familiebehandling eller lignende", "015006",
             "Dagbehandlingstilbud", "015198", "Dagbehandling", "528211003",
-            (3,), (28_000, 52_000), "RUNNING_PAYMENT", "COMPANY", 5),
+            "MONTHLY", (28_000, 52_000), "COMPANY", (180, 720), 4),
     Service("SEL-52-3.6", "Kontaktperson til barnet/den unge/familien", "015017",
             "Kontaktperson", "015202", "Kontaktpersonordning", "528211007",
-            (2, 3, 4, 5, 6), (6_000, 18_000), "RUNNING_PAYMENT", "COMPANY", 14),
+            "WEEKLY", (1_500, 4_500), "COMPANY", (120, 720), 14),
     Service("SEL-52-3.5", "Aflastningsordning", "015025",
             "Plejefamilier, vederlag", "015188", "Aflastning i familie", "528211005",
-            (2, 3, 4, 5, 6), (7_000, 14_000), "RUNNING_PAYMENT", "PERSON", 7),
+            "MONTHLY", (7_000, 14_000), "PERSON", (180, 900), 7),
     Service("SEL-52-3.9", "Anden hjælp", "015002",
             "Anden hjælp efter § 52,3,9", "015196", "Anden hjælp", "582211010",
-            (3,), (1_500, 9_000), "ONE_TIME_PAYMENT", "COMPANY", 6),
-    Service("SEL-52-3.7", "Anbringelse udenfor hjemmet", "015023",
-            "Netværksplejefamilier", "015194", "Anbringelse - Netværksplejefamilie",
-            "528221005", (4, 5, 6), (9_000, 19_000), "RUNNING_PAYMENT", "PERSON", 5),
-    Service("SEL-52-3.7", "Anbringelse udenfor hjemmet", "015025",
-            "Plejefamilier, vederlag", "015190", "Anbringelse - Familiepleje", "528221002",
-            (4, 5, 6), (28_000, 48_000), "RUNNING_PAYMENT", "PERSON", 9),
-    Service("SEL-52-3.7", "Anbringelse udenfor hjemmet", "015015",
-            "Kommunale plejefamilier, vederlag", "015192",
+            "ONE_TIME", (1_500, 9_000), "COMPANY", (1, 1), 6),
+    Service(*_PLACEMENT, "015023", "Netværksplejefamilier", "015194",
+            "Anbringelse - Netværksplejefamilie", "528221005",
+            "MONTHLY", (9_000, 19_000), "PERSON", (365, 2_200), 5),
+    Service(*_PLACEMENT, "015025", "Plejefamilier, vederlag", "015190",
+            "Anbringelse - Familiepleje", "528221002",
+            "MONTHLY", (28_000, 48_000), "PERSON", (365, 2_200), 9),
+    Service(*_PLACEMENT, "015015", "Kommunale plejefamilier, vederlag", "015192",
             "Anbringelse - Kommunal plejefamilie", "528221004",
-            (4, 5, 6), (24_000, 38_000), "RUNNING_PAYMENT", "PERSON", 4),
-    Service("SEL-52-3.7", "Anbringelse udenfor hjemmet", "015031",
-            "Soc.pæd. opholdssteder", "015195", "Anbringelse - Opholdssted", "528201003",
-            (4, 5, 6), (55_000, 88_000), "RUNNING_PAYMENT", "COMPANY", 7),
+            "MONTHLY", (24_000, 38_000), "PERSON", (365, 1_800), 4),
+    Service(*_PLACEMENT, "015031", "Soc.pæd. opholdssteder", "015195",
+            "Anbringelse - Opholdssted", "528201003",
+            "DAILY", (1_800, 2_900), "COMPANY", (180, 1_500), 7),
     Service("SEL-58-jf 52-3.7", "Anbringelse uden samtykke fra forældrene", "015008",
             "Døgninstitutioner vedr. sociale adfærdsproblemer", "015191",
             "Anbringelse - Institution", "528231002",
-            (4, 5, 6), (75_000, 120_000), "RUNNING_PAYMENT", "COMPANY", 3),
-    Service("SEL-52-3.7", "Anbringelse udenfor hjemmet", "015019",
-            "Kost- og efterskoler", "015193", "Anbringelse - Kost- og efterskole",
-            "528201004", (4, 5, 6), (14_000, 26_000), "RUNNING_PAYMENT", "COMPANY", 3),
-    Service("SEL-52-3.7", "Anbringelse udenfor hjemmet", "015010",
-            "Eget værelse", "015189", "Anbringelse - Eget værelse", "528201005",
-            (4, 5, 6), (12_000, 24_000), "RUNNING_PAYMENT", "COMPANY", 2),
+            "DAILY", (2_500, 4_000), "COMPANY", (120, 1_100), 3),
+    Service(*_PLACEMENT, "015019", "Kost- og efterskoler", "015193",
+            "Anbringelse - Kost- og efterskole", "528201004",
+            "MONTHLY", (14_000, 26_000), "COMPANY", (300, 700), 3),
+    Service(*_PLACEMENT, "015010", "Eget værelse", "015189",
+            "Anbringelse - Eget værelse", "528201005",
+            "MONTHLY", (12_000, 24_000), "COMPANY", (180, 900), 2),
 )
+
+# The in-house family treatment unit: its grants carry volume (hours per month) and fictive
+# schedules; its cost reaches the ledger as salaries, which KPB allocates by volume.
+IN_HOUSE_SERVICE = Service(
+    "SEL-52-3.3", "Familiebehandling eller lignende", "015011", "Familiebehandling", "015209",
+    "Familiebehandling", "528211003", "MONTHLY", (8, 30), "INTERNAL", (90, 540), 10,
+)
+IN_HOUSE_UNIT = "Familiehuset (egen enhed)"
+IN_HOUSE_HOURLY_COST = (650, 780)  # salary cost per produced hour, DKK, varies by month
+
+# Ledger postings no grant explains: monthly amounts per municipality (shared costs).
+OVERHEAD_POSTINGS: tuple[tuple[str, str, str, int, int], ...] = (
+    ("528201003-015195", "015195", "Supervision og kurser, anbringelser", 8_000, 30_000),
+    ("528211017-015200", "015200", "Konsulentbistand, forebyggelse, fællesudgift", 15_000, 60_000),
+)
+UNKNOWN_ACCOUNT = "528299999-015999"
 
 # Real Danish care providers (OS2bos' serviceproviders.csv): CVR, name, business type, postcode,
 # VAT factor in percent (OS2bos multiplies every amount by vat_factor / 100).
@@ -109,6 +130,18 @@ TARGET_GROUPS: tuple[str, ...] = ("Familieafdelingen", "Handicapafdelingen")
 APPROVAL_LEVELS: tuple[str, ...] = ("egenkompetence", "teammøde", "fagspecialist", "teamleder")
 DISTRICTS: tuple[str, ...] = ("Nord", "Syd", "Centrum", "Vest")
 TEAMS: tuple[str, ...] = ("Team Småbørn", "Team Skolebørn", "Team Unge", "Team Handicap")
+MUNICIPALITIES: tuple[tuple[str, str], ...] = (  # fictional: (kommunekode, name)
+    ("901", "Nordby Kommune"), ("902", "Østerå Kommune"), ("903", "Vesterhavn Kommune"),
+    ("904", "Søndermark Kommune"), ("905", "Fjordby Kommune"), ("906", "Skovlund Kommune"),
+    ("907", "Bakkedal Kommune"), ("908", "Engholm Kommune"),
+)
+# Central rates (takster) from OS2bos' reference data, with their validity start.
+RATES: tuple[tuple[str, str, float], ...] = (
+    ("Vederlag pr. døgn", "2020-01-01", 145.00),
+    ("1 gange normalvederlag pr. måned", "2020-01-01", 4_423.00),
+    ("Kost og logi pr. døgn pr. barn (under 10 år)", "2020-01-01", 189.00),
+)
+RELATION_TYPES: tuple[str, ...] = ("mor", "far")
 
 FIRST_NAMES_F: tuple[str, ...] = (
     "Freja", "Ida", "Clara", "Alma", "Ella", "Sofia", "Karla", "Agnes", "Ellen", "Asta",
