@@ -13,7 +13,7 @@ from dagster import (
 from dagster_dbt import DbtCliResource
 from dagster_dlt import DagsterDltResource
 
-from orchestration.assets.ingestion import finance_raw, os2bos_raw
+from orchestration.assets.ingestion import case_events_raw, finance_raw, os2bos_raw
 from orchestration.assets.serving import serving_warehouse
 from orchestration.assets.transformation import DBT_EXECUTABLE, dbt_project, warehouse_models
 from orchestration.checks import GX_CHECKS
@@ -37,7 +37,7 @@ nightly_schedule = ScheduleDefinition(
 )
 
 defs = Definitions(
-    assets=[os2bos_raw, finance_raw, warehouse_models, serving_warehouse],
+    assets=[os2bos_raw, finance_raw, case_events_raw, warehouse_models, serving_warehouse],
     asset_checks=GX_CHECKS,
     jobs=[nightly_refresh],
     schedules=[nightly_schedule],

@@ -28,6 +28,7 @@ class Settings:
     home: Path
     os2bos_url: str
     finance_drop: Path
+    case_events_url: str
     raw_path: Path
     build_path: Path
     serving_path: Path
@@ -51,6 +52,7 @@ class Settings:
             home=home,
             os2bos_url=env.get("WAREHOUSE_OS2BOS_URL", f"sqlite:///{sources / 'os2bos.sqlite'}"),
             finance_drop=Path(env.get("WAREHOUSE_FINANCE_DROP", sources / "finance_drop")),
+            case_events_url=env.get("WAREHOUSE_CASE_EVENTS_URL", "http://127.0.0.1:8765"),
             raw_path=Path(env.get("WAREHOUSE_RAW_PATH", warehouse / "raw.duckdb")),
             build_path=Path(env.get("WAREHOUSE_BUILD_PATH", warehouse / "build.duckdb")),
             serving_path=Path(env.get("WAREHOUSE_SERVING_PATH", warehouse / "serving.duckdb")),
@@ -85,23 +87,38 @@ class Settings:
             "temp_directory": str(self.duckdb_temp_dir),
         }
 
+    def _secret(self, name: str, demo_file: str) -> str | None:
+        """A secret from the variable NAME, or the file named by NAME_FILE; in demo mode from (or
+        generated once into) the runtime folder's secrets/, never from the repository."""
+        value = os.environ.get(name)
+        key_file = os.environ.get(f"{name}_FILE")
+        if value is None and key_file:
+            value = Path(key_file).read_text(encoding="utf-8").strip()
+        if value is None and self.demo_mode:
+            path = self.home / "secrets" / demo_file
+            if not path.exists():
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.touch(mode=0o600)
+                path.write_text(secrets.token_hex(32), encoding="utf-8")
+            value = path.read_text(encoding="utf-8").strip()
+        return value or None
+
+    def case_events_token(self) -> str:
+        """Bearer token for the child-case system's event API (WAREHOUSE_CASE_EVENTS_TOKEN[_FILE])."""
+        token = self._secret("WAREHOUSE_CASE_EVENTS_TOKEN", "case_events_token")
+        if not token:
+            raise ConfigurationError(
+                "no token for the case events API: set WAREHOUSE_CASE_EVENTS_TOKEN or WAREHOUSE_CASE_EVENTS_TOKEN_FILE"
+            )
+        return token
+
     def pseudonym_key(self) -> PseudonymKey:
         """The HMAC key: WAREHOUSE_PSEUDONYM_KEY, or the file WAREHOUSE_PSEUDONYM_KEY_FILE.
 
         In demo mode (sample data only) a random key is generated once into the runtime
         folder; otherwise a missing key stops the run before any personal data is read.
         """
-        value = os.environ.get("WAREHOUSE_PSEUDONYM_KEY")
-        key_file = os.environ.get("WAREHOUSE_PSEUDONYM_KEY_FILE")
-        if value is None and key_file:
-            value = Path(key_file).read_text(encoding="utf-8").strip()
-        if value is None and self.demo_mode:
-            demo_file = self.home / "secrets" / "pseudonym_key"
-            if not demo_file.exists():
-                demo_file.parent.mkdir(parents=True, exist_ok=True)
-                demo_file.touch(mode=0o600)
-                demo_file.write_text(secrets.token_hex(32), encoding="utf-8")
-            value = demo_file.read_text(encoding="utf-8").strip()
+        value = self._secret("WAREHOUSE_PSEUDONYM_KEY", "pseudonym_key")
         if not value:
             raise ConfigurationError(
                 "no pseudonymisation key: set WAREHOUSE_PSEUDONYM_KEY or WAREHOUSE_PSEUDONYM_KEY_FILE "

@@ -9,15 +9,20 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import pytest
 
+from ingestion.sample_data.__main__ import write_sources
+from ingestion.sample_data.case_events_api import CaseEventsServer
 from ingestion.sample_data.generator import SampleMunicipality, generate
-from ingestion.sample_data.writers import write_ledger_exports, write_os2bos_sqlite
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 AS_OF = date(2026, 11, 20)
 SEED = 42
 TEST_PSEUDONYM_KEY = "test-only-pseudonymisation-key-0123456789abcdef"
+TEST_EVENTS_TOKEN = "test-only-case-events-token"
 
 
 @dataclass(frozen=True)
@@ -42,23 +47,38 @@ class Warehouse:
         )
 
 
-def make_warehouse(home: Path) -> Warehouse:
-    """Generate the sample municipality's sources into `home` (nothing is loaded yet)."""
+@contextmanager
+def sample_warehouse(home: Path) -> Iterator[Warehouse]:
+    """The sample municipality's sources in `home`, with its case-events API served (nothing loaded yet)."""
     sample = generate("small", SEED, AS_OF)
-    write_os2bos_sqlite(sample, home / "sources" / "os2bos.sqlite")
-    write_ledger_exports(sample.ledger, home / "sources" / "finance_drop")
+    write_sources(sample, home / "sources")
+    events_api = CaseEventsServer(home / "sources" / "case_events.sqlite", token=TEST_EVENTS_TOKEN)
+    events_api.serve_in_background()
     env = {
         **os.environ,
         "WAREHOUSE_HOME": str(home),
         "DAGSTER_HOME": str(home / "dagster"),
         "WAREHOUSE_PSEUDONYM_KEY": TEST_PSEUDONYM_KEY,
+        "WAREHOUSE_CASE_EVENTS_URL": events_api.url,
+        "WAREHOUSE_CASE_EVENTS_TOKEN": TEST_EVENTS_TOKEN,
         "GX_ANALYTICS_ENABLED": "false",
         "DAGSTER_DISABLE_TELEMETRY": "true",
     }
     env.pop("WAREHOUSE_DEMO_MODE", None)
     (home / "dagster").mkdir(parents=True, exist_ok=True)
     (home / "dagster" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-    return Warehouse(home=home, env=env, sample=sample)
+    try:
+        yield Warehouse(home=home, env=env, sample=sample)
+    finally:
+        events_api.shutdown()
+        events_api.server_close()
+
+
+@pytest.fixture
+def new_warehouse(tmp_path: Path) -> Iterator[Warehouse]:
+    """A fresh sample warehouse home for one test (nothing loaded yet)."""
+    with sample_warehouse(tmp_path) as warehouse:
+        yield warehouse
 
 
 def assert_refreshed(result: subprocess.CompletedProcess[str]) -> None:
@@ -66,8 +86,8 @@ def assert_refreshed(result: subprocess.CompletedProcess[str]) -> None:
 
 
 @pytest.fixture(scope="session")
-def published_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Warehouse:
+def published_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Warehouse]:
     """The sample municipality after one successful nightly refresh."""
-    warehouse = make_warehouse(tmp_path_factory.mktemp("warehouse"))
-    assert_refreshed(warehouse.refresh())
-    return warehouse
+    with sample_warehouse(tmp_path_factory.mktemp("warehouse")) as warehouse:
+        assert_refreshed(warehouse.refresh())
+        yield warehouse

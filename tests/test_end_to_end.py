@@ -17,7 +17,7 @@ SEED_FILE = REPO_ROOT / "dbt_project" / "seeds" / "activity_category_interventio
 
 def expected_cost_per_client_year_intervention(warehouse: Warehouse) -> dict[tuple[str, int, str], Decimal]:
     """Cost from the generator's own rows, joined in Python: paid payments on their paid date."""
-    tables = {name: [dict(zip(t.columns, row)) for row in t.rows] for name, t in warehouse.sample.tables.items()}
+    tables = {name: warehouse.sample.rows(name) for name in warehouse.sample.tables}
     by_id = {name: {r["id"]: r for r in rows} for name, rows in tables.items()}
     with SEED_FILE.open(encoding="utf-8") as handle:
         intervention_of = {r["activity_category_code"]: r["intervention_category"] for r in csv.DictReader(handle)}

@@ -8,15 +8,15 @@ from pathlib import Path
 
 import duckdb
 
-from tests.conftest import assert_refreshed, make_warehouse
+from tests.conftest import Warehouse, assert_refreshed
 
 
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def test_bad_row_blocks_publishing(tmp_path: Path) -> None:
-    warehouse = make_warehouse(tmp_path)
+def test_bad_row_blocks_publishing(new_warehouse: Warehouse) -> None:
+    warehouse = new_warehouse
     assert_refreshed(warehouse.refresh())
     published = _sha256(warehouse.serving_path)
     with duckdb.connect(str(warehouse.serving_path), read_only=True) as connection:
@@ -43,8 +43,8 @@ def test_bad_row_blocks_publishing(tmp_path: Path) -> None:
     assert total == good_total
 
 
-def test_refresh_refuses_to_start_without_a_pseudonymisation_key(tmp_path: Path) -> None:
-    warehouse = make_warehouse(tmp_path)
+def test_refresh_refuses_to_start_without_a_pseudonymisation_key(new_warehouse: Warehouse) -> None:
+    warehouse = new_warehouse
     del warehouse.env["WAREHOUSE_PSEUDONYM_KEY"]
     result = warehouse.refresh()
     assert result.returncode != 0

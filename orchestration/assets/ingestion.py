@@ -6,8 +6,9 @@ from dagster import AssetExecutionContext, AssetKey, AssetSpec
 from dagster_dlt import DagsterDltResource, DagsterDltTranslator, dlt_assets
 from dagster_dlt.translator import DltResourceTranslatorData
 
-from ingestion.case_system import os2bos_source
-from ingestion.finance import finance_source
+from ingestion.case_events import case_events_source
+from ingestion.case_system import load_summary, os2bos_source
+from ingestion.finance import archive_loaded_files, finance_source
 from ingestion.pipelines import raw_pipeline
 from orchestration.resources import pseudonym_key, settings
 
@@ -26,6 +27,15 @@ def _os2bos_pipeline():
     return raw_pipeline("os2bos", "os2bos", s.raw_path, s.dlt_dir)
 
 
+def _case_events_pipeline():
+    s = settings()
+    return raw_pipeline("case_events", "case_events", s.raw_path, s.dlt_dir)
+
+
+def _case_events_source():
+    return case_events_source(settings().case_events_url, settings().case_events_token, pseudonym_key)
+
+
 def _finance_pipeline():
     s = settings()
     return raw_pipeline("finance", "finance", s.raw_path, s.dlt_dir)
@@ -40,11 +50,12 @@ def _finance_pipeline():
 )
 def os2bos_raw(context: AssetExecutionContext, dlt: DagsterDltResource) -> Iterator:
     """Case and grant tables from OS2bos, CPR numbers pseudonymised before they land."""
+    pipeline = _os2bos_pipeline()
     yield from dlt.run(
-        context=context,
-        dlt_source=os2bos_source(settings().os2bos_url, pseudonym_key),
-        dlt_pipeline=_os2bos_pipeline(),
+        context=context, dlt_source=os2bos_source(settings().os2bos_url, pseudonym_key), dlt_pipeline=pipeline,
     )
+    for table, moved in load_summary(pipeline).items():
+        context.log.info(f"[os2bos] {table}: {moved}")
 
 
 @dlt_assets(
@@ -55,9 +66,20 @@ def os2bos_raw(context: AssetExecutionContext, dlt: DagsterDltResource) -> Itera
     dagster_dlt_translator=RawLayerTranslator(),
 )
 def finance_raw(context: AssetExecutionContext, dlt: DagsterDltResource) -> Iterator:
-    """Ledger postings from the finance system's export files."""
-    yield from dlt.run(
-        context=context,
-        dlt_source=finance_source(settings().finance_drop),
-        dlt_pipeline=_finance_pipeline(),
-    )
+    """Ledger postings and budgets from the finance system's export files in the drop folder."""
+    pipeline = _finance_pipeline()
+    yield from dlt.run(context=context, dlt_source=finance_source(settings().finance_drop), dlt_pipeline=pipeline)
+    for archived in archive_loaded_files(settings().finance_drop, pipeline):
+        context.log.info(f"[finance] loaded and archived {archived.name}")
+
+
+@dlt_assets(
+    dlt_source=_case_events_source(),
+    dlt_pipeline=_case_events_pipeline(),
+    name="case_events_raw",
+    group_name="raw_case_events",
+    dagster_dlt_translator=RawLayerTranslator(),
+)
+def case_events_raw(context: AssetExecutionContext, dlt: DagsterDltResource) -> Iterator:
+    """Case-process events (notifications ... closures) from the child-case system's REST API."""
+    yield from dlt.run(context=context, dlt_source=_case_events_source(), dlt_pipeline=_case_events_pipeline())
