@@ -1,7 +1,11 @@
-"""Command line for data engineers: `python -m orchestration refresh`.
+"""Command line for data engineers: refresh, status, rollback, validate.
 
-Runs the nightly job once in this process against the Dagster instance in DAGSTER_HOME (so
-the run shows up in the Dagster UI's history) and prints what happened to each step.
+    python -m orchestration refresh            run the nightly job once, publish if every check passes
+    python -m orchestration status             the serving version, its tables, kept versions, last runs
+    python -m orchestration rollback [--to V]  serve the previous (or a named) published version again
+    python -m orchestration validate           run the Great Expectations suites on the current files
+
+Runs use the Dagster instance in DAGSTER_HOME, so they appear in the Dagster UI's history.
 """
 
 from __future__ import annotations
@@ -11,8 +15,10 @@ import os
 import sys
 import time
 
-from dagster import DagsterInstance, ExecuteInProcessResult
+import duckdb
+from dagster import DagsterInstance, ExecuteInProcessResult, RunsFilter
 
+from orchestration.publish import list_versions, rollback
 from orchestration.resources import settings
 
 
@@ -23,13 +29,19 @@ def _instance() -> DagsterInstance:
     return DagsterInstance.get()
 
 
-def refresh() -> int:
+def _published(result: ExecuteInProcessResult) -> bool:
+    return any(
+        event.asset_key is not None and event.asset_key.to_user_string() == "serving_warehouse"
+        for event in result.get_asset_materialization_events()
+    )
+
+
+def refresh(job_name: str) -> int:
     from orchestration.definitions import defs
 
     started = time.perf_counter()
     print(f"[refresh] warehouse home {settings().home}")
-    job = defs.resolve_job_def("nightly_refresh")
-    result = job.execute_in_process(
+    result = defs.resolve_job_def(job_name).execute_in_process(
         instance=_instance(),
         raise_on_error=False,
         run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
@@ -45,30 +57,83 @@ def refresh() -> int:
             f"[refresh] check {evaluation.asset_key.to_user_string()}:{evaluation.check_name} "
             f"FAILED ({evaluation.severity.value}): {evaluation.description or ''}"
         )
-    published = _published(result)
     elapsed = time.perf_counter() - started
-    if result.success and published:
+    if result.success and _published(result):
         print(f"[refresh] published {settings().serving_path} in {elapsed:.0f} s (run {result.run_id})")
         return 0
     print(f"[refresh] NOT published: the serving file keeps its previous version (run {result.run_id}, {elapsed:.0f} s)")
     return 1
 
 
-def _published(result: ExecuteInProcessResult) -> bool:
-    return any(
-        event.asset_key is not None and event.asset_key.to_user_string() == "serving_warehouse"
-        for event in result.get_asset_materialization_events()
-    )
+def status() -> int:
+    s = settings()
+    versions = list_versions(s.serving_path)
+    current = next((v for v in versions if v.is_current), None)
+    print(f"serving file: {s.serving_path}")
+    if current is None:
+        print("  not published yet")
+    else:
+        print(f"  version {current.name}")
+        with duckdb.connect(str(s.serving_path), read_only=True, config=s.duckdb_config()) as connection:
+            for schema, table, rows in connection.sql(
+                "SELECT schema_name, table_name, estimated_size FROM duckdb_tables() ORDER BY ALL"
+            ).fetchall():
+                print(f"  {schema}.{table}: ~{rows} rows")
+    print(f"kept versions ({len(versions)}, newest first; keep {s.keep_versions}):")
+    for version in versions:
+        print(f"  {'*' if version.is_current else ' '} {version.name}")
+    print("last runs:")
+    for run in _instance().get_runs(RunsFilter(), limit=5):
+        stats = _instance().get_run_stats(run.run_id)
+        started = time.strftime("%Y-%m-%d %H:%M", time.localtime(stats.start_time)) if stats.start_time else "-"
+        print(f"  {started}  {run.job_name:16} {run.status.value:10} {run.run_id}")
+    return 0
+
+
+def rollback_command(to: str | None) -> int:
+    try:
+        version = rollback(settings().serving_path, to)
+    except ValueError as error:
+        print(f"[rollback] {error}", file=sys.stderr)
+        return 1
+    print(f"[rollback] serving version {version.name} again ({settings().serving_path})")
+    return 0
+
+
+def validate() -> int:
+    from expectations.suites import SUITES, Layer
+    from expectations.validate import run_suite
+
+    s = settings()
+    errors = 0
+    for spec in SUITES:
+        database = s.raw_path if spec.layer is Layer.RAW else s.build_path
+        outcome = run_suite(spec, database, s.duckdb_config())
+        verdict = "passed" if not outcome.failures else ("FAILED" if outcome.errors else "passed with warnings")
+        print(f"[validate] {spec.name} on {outcome.table} ({outcome.rows} rows): {verdict}")
+        for failure in outcome.failures:
+            print(f"[validate]     {failure.severity}: {failure.describe()}")
+        errors += len(outcome.errors)
+    return 1 if errors else 0
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m orchestration", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("refresh", help="run the nightly refresh once and publish if every check passes")
+    run = commands.add_parser("refresh", help="run a job once and publish if every check passes")
+    run.add_argument("--job", default="nightly_refresh", choices=["nightly_refresh", "finance_refresh"])
+    commands.add_parser("status", help="show the serving version, kept versions and last runs")
+    back = commands.add_parser("rollback", help="serve an earlier published version again")
+    back.add_argument("--to", help="version name (see status); default: the one before the current")
+    commands.add_parser("validate", help="run the Great Expectations suites on the current raw and build files")
     args = parser.parse_args(argv)
     if args.command == "refresh":
-        return refresh()
-    return 2
+        return refresh(args.job)
+    if args.command == "status":
+        return status()
+    if args.command == "rollback":
+        return rollback_command(args.to)
+    return validate()
 
 
 if __name__ == "__main__":

@@ -1,6 +1,4 @@
-"""Dagster definitions: the nightly refresh of sources -> models -> checks -> serving file."""
-
-from __future__ import annotations
+"""Dagster definitions: the nightly refresh of sources -> models -> checks -> serving file -> Superset."""
 
 from dagster import (
     AssetSelection,
@@ -11,21 +9,36 @@ from dagster import (
     in_process_executor,
 )
 from dagster_dbt import DbtCliResource
-from dagster_dlt import DagsterDltResource
 
 from orchestration.assets.ingestion import case_events_raw, finance_raw, os2bos_raw
-from orchestration.assets.serving import serving_warehouse
+from orchestration.assets.serving import serving_warehouse, superset_dashboards
 from orchestration.assets.transformation import DBT_EXECUTABLE, dbt_project, warehouse_models
 from orchestration.checks import GX_CHECKS
-from orchestration.resources import settings
+from orchestration.hooks import alert_on_failure
+from orchestration.resources import WarehouseDltResource, settings, warehouse_writer
+from orchestration.sensors import build_finance_drop_sensor
 
-# One process runs the whole refresh: DuckDB files have a single writer, and two cores
-# are better spent inside DuckDB than on parallel steps.
+# Runs keep a week of history in the instance, and a crashed run is retried once by the daemon.
+RUN_TAGS = {"dagster/max_retries": "1", "dagster/retry_strategy": "FROM_FAILURE"}
+
+# One process runs a whole refresh: DuckDB files have a single writer, and two cores are
+# better spent inside DuckDB than on parallel steps.
 nightly_refresh = define_asset_job(
     name="nightly_refresh",
     selection=AssetSelection.all(),
     executor_def=in_process_executor,
-    description="Load both sources, build and test the models, validate, publish.",
+    hooks={alert_on_failure},
+    run_tags=RUN_TAGS,
+    description="Load all sources, build and test the models, validate, publish, refresh Superset.",
+)
+
+finance_refresh = define_asset_job(
+    name="finance_refresh",
+    selection=AssetSelection.groups("raw_finance").downstream(),
+    executor_def=in_process_executor,
+    hooks={alert_on_failure},
+    run_tags=RUN_TAGS,
+    description="Load new finance files, rebuild what depends on them, validate, publish.",
 )
 
 nightly_schedule = ScheduleDefinition(
@@ -37,12 +50,14 @@ nightly_schedule = ScheduleDefinition(
 )
 
 defs = Definitions(
-    assets=[os2bos_raw, finance_raw, case_events_raw, warehouse_models, serving_warehouse],
+    assets=[os2bos_raw, finance_raw, case_events_raw, warehouse_models, serving_warehouse, superset_dashboards],
     asset_checks=GX_CHECKS,
-    jobs=[nightly_refresh],
+    jobs=[nightly_refresh, finance_refresh],
     schedules=[nightly_schedule],
+    sensors=[build_finance_drop_sensor(finance_refresh.name)],
     resources={
-        "dlt": DagsterDltResource(),
+        "dlt": WarehouseDltResource(),
         "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE),
+        "warehouse_writer": warehouse_writer,
     },
 )

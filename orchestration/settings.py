@@ -41,6 +41,9 @@ class Settings:
     nightly_cron: str
     demo_mode: bool
     pseudonym_key_version: str
+    keep_versions: int
+    writer_lock_timeout_seconds: float
+    drop_stable_seconds: float
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -65,7 +68,14 @@ class Settings:
             nightly_cron=env.get("WAREHOUSE_NIGHTLY_CRON", "0 2 * * *"),
             demo_mode=_flag("WAREHOUSE_DEMO_MODE"),
             pseudonym_key_version=env.get("WAREHOUSE_PSEUDONYM_KEY_VERSION", "v1"),
+            keep_versions=int(env.get("WAREHOUSE_KEEP_VERSIONS", "7")),
+            writer_lock_timeout_seconds=float(env.get("WAREHOUSE_WRITER_LOCK_TIMEOUT", "3600")),
+            drop_stable_seconds=float(env.get("WAREHOUSE_DROP_STABLE_SECONDS", "30")),
         )
+
+    @property
+    def writer_lock_path(self) -> Path:
+        return self.serving_path.parent / ".writer.lock"
 
     def dbt_env(self) -> dict[str, str]:
         """The environment dbt and MetricFlow need to find the same files as the pipeline."""

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass
 from datetime import date
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 from collections.abc import Iterator
@@ -83,6 +86,32 @@ def new_warehouse(tmp_path: Path) -> Iterator[Warehouse]:
 
 def assert_refreshed(result: subprocess.CompletedProcess[str]) -> None:
     assert result.returncode == 0, f"refresh failed:\n{result.stdout[-6000:]}\n{result.stderr[-6000:]}"
+
+
+class _WebhookHandler(BaseHTTPRequestHandler):
+    received: list[dict] = []
+
+    def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+        self.received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def alert_webhook() -> Iterator[tuple[str, list[dict]]]:
+    """A local webhook receiver: (its URL, the alerts it received)."""
+    received: list[dict] = []
+    handler = type("Handler", (_WebhookHandler,), {"received": received})
+    server = HTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/alerts", received
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 @pytest.fixture(scope="session")

@@ -1,8 +1,11 @@
 """dlt loads into the raw DuckDB file, one Dagster asset per source table (key: dataset/table)."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
-from dagster import AssetExecutionContext, AssetKey, AssetSpec
+import requests
+import sqlalchemy.exc
+
+from dagster import AssetExecutionContext, AssetKey, AssetSpec, RetryRequested
 from dagster_dlt import DagsterDltResource, DagsterDltTranslator, dlt_assets
 from dagster_dlt.translator import DltResourceTranslatorData
 
@@ -20,6 +23,28 @@ class RawLayerTranslator(DagsterDltTranslator):
         spec = super().get_asset_spec(data)
         dataset = data.pipeline.dataset_name if data.pipeline else "raw"
         return spec.replace_attributes(key=AssetKey([dataset, data.resource.name]), deps=[])
+
+
+# Failures worth another try: the source was unreachable, timed out or answered 5xx/429.
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    ConnectionError, TimeoutError, requests.ConnectionError, requests.Timeout, sqlalchemy.exc.OperationalError,
+)
+MAX_RETRIES = 3
+
+
+def _run_with_retries(context: AssetExecutionContext, run: Callable[[], Iterator]) -> Iterator:
+    """Run a dlt load; on a transient source failure ask Dagster to retry the step with backoff."""
+    try:
+        yield from run()
+    except Exception as error:  # dlt wraps the source's exception: look at the whole chain
+        cause: BaseException | None = error
+        while cause is not None and not isinstance(cause, TRANSIENT_ERRORS):
+            cause = cause.__cause__ or cause.__context__
+        if cause is None:
+            raise
+        wait = 30 * 2 ** context.retry_number
+        context.log.warning(f"transient source failure ({cause}); retrying in {wait} s")
+        raise RetryRequested(max_retries=MAX_RETRIES, seconds_to_wait=wait) from error
 
 
 def _os2bos_pipeline():
@@ -51,9 +76,8 @@ def _finance_pipeline():
 def os2bos_raw(context: AssetExecutionContext, dlt: DagsterDltResource) -> Iterator:
     """Case and grant tables from OS2bos, CPR numbers pseudonymised before they land."""
     pipeline = _os2bos_pipeline()
-    yield from dlt.run(
-        context=context, dlt_source=os2bos_source(settings().os2bos_url, pseudonym_key), dlt_pipeline=pipeline,
-    )
+    source = os2bos_source(settings().os2bos_url, pseudonym_key)
+    yield from _run_with_retries(context, lambda: dlt.run(context=context, dlt_source=source, dlt_pipeline=pipeline))
     for table, moved in load_summary(pipeline).items():
         context.log.info(f"[os2bos] {table}: {moved}")
 
@@ -68,7 +92,8 @@ def os2bos_raw(context: AssetExecutionContext, dlt: DagsterDltResource) -> Itera
 def finance_raw(context: AssetExecutionContext, dlt: DagsterDltResource) -> Iterator:
     """Ledger postings and budgets from the finance system's export files in the drop folder."""
     pipeline = _finance_pipeline()
-    yield from dlt.run(context=context, dlt_source=finance_source(settings().finance_drop), dlt_pipeline=pipeline)
+    source = finance_source(settings().finance_drop)
+    yield from _run_with_retries(context, lambda: dlt.run(context=context, dlt_source=source, dlt_pipeline=pipeline))
     for archived in archive_loaded_files(settings().finance_drop, pipeline):
         context.log.info(f"[finance] loaded and archived {archived.name}")
 
@@ -82,4 +107,5 @@ def finance_raw(context: AssetExecutionContext, dlt: DagsterDltResource) -> Iter
 )
 def case_events_raw(context: AssetExecutionContext, dlt: DagsterDltResource) -> Iterator:
     """Case-process events (notifications ... closures) from the child-case system's REST API."""
-    yield from dlt.run(context=context, dlt_source=_case_events_source(), dlt_pipeline=_case_events_pipeline())
+    pipeline, source = _case_events_pipeline(), _case_events_source()
+    yield from _run_with_retries(context, lambda: dlt.run(context=context, dlt_source=source, dlt_pipeline=pipeline))

@@ -1,31 +1,60 @@
-"""The serving file readers use: replaced only after every blocking check has passed."""
+"""The serving file readers use, replaced only after every blocking check passed; then Superset."""
+
+import os
+import subprocess
 
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, asset
 
 from orchestration.assets.transformation import warehouse_models
 from orchestration.publish import PUBLISHED_SCHEMAS, publish
 from orchestration.resources import settings
+from orchestration.settings import REPO_ROOT
 
 # Every dbt model in a published schema feeds the serving file.
 PUBLISHED_MODELS = sorted(
     (key for key in warehouse_models.keys if key.path[0] in PUBLISHED_SCHEMAS), key=lambda k: k.path
 )
+SUPERSET_PYTHON = REPO_ROOT / "superset_config" / ".venv" / "bin" / "python"
+SUPERSET_MANAGE = REPO_ROOT / "superset_config" / "manage.py"
 
 
 @asset(
     key=AssetKey(["serving_warehouse"]),
     deps=PUBLISHED_MODELS,
     group_name="serving",
-    description="The published warehouse (marts only), swapped in atomically after validation.",
+    required_resource_keys={"warehouse_writer"},
+    description="The published warehouse (marts only): a new version swapped in atomically after validation.",
 )
 def serving_warehouse(context: AssetExecutionContext) -> MaterializeResult:
     s = settings()
-    tables = publish(s.build_path, s.serving_path, s.duckdb_config())
+    version, tables = publish(s.build_path, s.serving_path, s.duckdb_config(), keep=s.keep_versions)
     for table in tables:
         context.log.info(f"published {table.schema}.{table.table}: {table.rows} rows")
     return MaterializeResult(
         metadata={
             "path": str(s.serving_path),
+            "version": version.name,
             "tables": {f"{t.schema}.{t.table}": t.rows for t in tables},
         }
     )
+
+
+@asset(
+    key=AssetKey(["superset_dashboards"]),
+    deps=[AssetKey(["serving_warehouse"])],
+    group_name="serving",
+    description="Superset's datasets and dashboards re-imported and its chart cache cleared after a publish.",
+)
+def superset_dashboards(context: AssetExecutionContext) -> MaterializeResult:
+    set_up = os.environ.get("SUPERSET_METADATA_URI") or (settings().home / "superset" / "superset.db").exists()
+    if not SUPERSET_PYTHON.exists() or not set_up:
+        context.log.info("Superset is not set up here (scripts/up.sh does it): nothing to refresh")
+        return MaterializeResult(metadata={"refreshed": False})
+    result = subprocess.run(
+        [str(SUPERSET_PYTHON), str(SUPERSET_MANAGE), "import-dashboards"],
+        capture_output=True, text=True, timeout=600,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"Superset refresh failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+    context.log.info(result.stdout.strip())
+    return MaterializeResult(metadata={"refreshed": True})

@@ -11,10 +11,6 @@ from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
 
 from orchestration.resources import settings
 
-# dbt reads its file locations from the same settings as the rest of the pipeline.
-for _name, _value in settings().dbt_env().items():
-    os.environ.setdefault(_name, _value)
-
 # The dbt of this environment, also when the venv is not on PATH (Dagster daemon, cron).
 DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
 
@@ -23,7 +19,11 @@ if not dbt_project.manifest_path.exists():  # a fresh checkout: write the manife
     subprocess.run([DBT_EXECUTABLE, "parse", "--quiet", "--profiles-dir", "."], cwd=dbt_project.project_dir, check=True)
 
 
-@dbt_assets(manifest=dbt_project.manifest_path, name="warehouse_models")
-def warehouse_models(context: AssetExecutionContext, dbt: DbtCliResource) -> Iterator:
+@dbt_assets(
+    manifest=dbt_project.manifest_path, name="warehouse_models", required_resource_keys={"dbt", "warehouse_writer"},
+)
+def warehouse_models(context: AssetExecutionContext) -> Iterator:
     """Staging, intermediate and mart models built into the build file, tested as they go."""
+    dbt: DbtCliResource = context.resources.dbt
+    os.environ.update(settings().dbt_env())  # dbt's profile reads the run's file locations from here
     yield from dbt.cli(["build"], context=context).stream()
