@@ -7,17 +7,23 @@
     broken by `_dlt_id` if present, otherwise arbitrarily (the raw tables are then full replaces, so
     keys are unique anyway). Raw keys may repeat across loads; staging models test uniqueness.
 
+    Soft deletes: when the loader marks rows deleted in the source with a `_source_deleted`
+    timestamp, the latest version of such a row is dropped (`exclude_soft_deleted=true`, the default).
+    The column is looked up at run time, so relations without it are unaffected.
+
     Returns a complete `select` (use it as the body of a CTE). The helper column `_dedupe_row_number`
     is returned too; select named columns from the CTE.
 -#}
-{% macro dedupe_latest_load(relation, primary_key) -%}
-    {%- set found = namespace(load_id=none, row_id=none) -%}
+{% macro dedupe_latest_load(relation, primary_key, exclude_soft_deleted=true) -%}
+    {%- set found = namespace(load_id=none, row_id=none, deleted_at=none) -%}
     {%- if execute -%}
         {%- for column in adapter.get_columns_in_relation(relation) -%}
             {%- if column.name | lower == '_dlt_load_id' -%}
                 {%- set found.load_id = column.name -%}
             {%- elif column.name | lower == '_dlt_id' -%}
                 {%- set found.row_id = column.name -%}
+            {%- elif column.name | lower == '_source_deleted' -%}
+                {%- set found.deleted_at = column.name -%}
             {%- endif -%}
         {%- endfor -%}
     {%- endif -%}
@@ -42,4 +48,7 @@
         from {{ relation }} as ranked_source
     ) as deduplicated
     where _dedupe_row_number = 1
+    {%- if exclude_soft_deleted and found.deleted_at is not none %}
+      and {{ adapter.quote(found.deleted_at) }} is null
+    {%- endif %}
 {%- endmacro %}

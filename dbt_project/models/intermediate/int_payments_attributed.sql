@@ -1,6 +1,9 @@
+-- Materialised as a table: several marts read it (a view would be recomputed for each).
+{{ config(materialized='table') }}
+
 -- One row per OS2bos payment (planned or paid), attributed to its client (the child of the case) and to
--- an intervention: payment -> schedule -> activity -> appropriation -> case, and the activity's kind and
--- the appropriation's legal section -> section info -> activity category -> intervention (seed).
+-- an intervention via its activity (int_activities_enriched: schedule -> activity -> appropriation ->
+-- case, and the activity's kind and legal section -> section info -> activity category -> seed).
 -- Left joins throughout: a payment that cannot be attributed stays visible (null attribution) instead of
 -- being dropped; KPB requires unattributed cost to be reported, never silently lost.
 
@@ -14,43 +17,13 @@ payments as (
 
 payment_schedules as (
 
-    select * from {{ ref('stg_os2bos__payment_schedules') }}
+    select payment_schedule_id, activity_id from {{ ref('stg_os2bos__payment_schedules') }}
 
 ),
 
 activities as (
 
-    select * from {{ ref('stg_os2bos__activities') }}
-
-),
-
-appropriations as (
-
-    select * from {{ ref('stg_os2bos__appropriations') }}
-
-),
-
-cases as (
-
-    select * from {{ ref('stg_os2bos__cases') }}
-
-),
-
-section_infos as (
-
-    select * from {{ ref('stg_os2bos__section_infos') }}
-
-),
-
-activity_categories as (
-
-    select * from {{ ref('stg_os2bos__activity_categories') }}
-
-),
-
-interventions as (
-
-    select * from {{ ref('activity_category_interventions') }}
+    select * from {{ ref('int_activities_enriched') }}
 
 ),
 
@@ -61,24 +34,31 @@ attributed as (
         payments.payment_schedule_id,
         payment_schedules.activity_id,
         activities.appropriation_id,
-        appropriations.case_id,
-        cases.client_id,
+        activities.case_id,
+        activities.client_id,
+        activities.municipality_id,
+        activities.municipality_code,
+        activities.school_district_id,
 
-        appropriations.section_id,
+        activities.section_id,
+        activities.paragraph_key,
         activities.activity_details_id,
-        section_infos.section_info_id,
-        section_infos.activity_category_id,
-        activity_categories.activity_category_code,
-        interventions.intervention_category,
-        interventions.staircase_step,
-        interventions.is_placement,
-        interventions.placement_type,
-        interventions.intervention_category is not null as is_attributed_to_intervention,
+        activities.activity_category_code,
+        activities.intervention_category,
+        activities.staircase_step,
+        activities.is_placement,
+        activities.placement_type,
+        activities.intervention_category is not null as is_attributed_to_intervention,
 
         activities.activity_status,
         activities.activity_type,
+        activities.modifies_activity_id,
         activities.service_provider_id,
-        payment_schedules.payment_type,
+        activities.provider_key,
+        activities.volume_unit,
+        activities.payment_units,
+        activities.payment_type,
+        activities.payment_frequency,
         payments.recipient_type,
         payments.payment_method,
         payments.account_string,
@@ -100,17 +80,6 @@ attributed as (
         on payments.payment_schedule_id = payment_schedules.payment_schedule_id
     left join activities
         on payment_schedules.activity_id = activities.activity_id
-    left join appropriations
-        on activities.appropriation_id = appropriations.appropriation_id
-    left join cases
-        on appropriations.case_id = cases.case_id
-    left join section_infos
-        on activities.activity_details_id = section_infos.activity_details_id
-        and appropriations.section_id = section_infos.section_id
-    left join activity_categories
-        on section_infos.activity_category_id = activity_categories.activity_category_id
-    left join interventions
-        on activity_categories.activity_category_code = interventions.activity_category_code
 
 )
 

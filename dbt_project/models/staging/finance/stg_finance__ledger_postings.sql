@@ -17,6 +17,7 @@ renamed as (
         activity_code,
         posting_text,
         {{ cast_money('amount') }}                       as amount_dkk,
+        municipality_code,
         source_file
     from source
 

@@ -1,0 +1,54 @@
+-- Cells of the leaders' cost-per-client table before suppression: one row per year x school district x
+-- intervention category, including margins ('All' districts, 'All' interventions, and both). Clients are
+-- counted distinctly in every cell (margins are not sums of cells); costs add up.
+
+with
+
+cost as (
+
+    select cost_year, school_district_name, intervention_category, client_id, cost_dkk
+    from {{ ref('fct_client_cost') }}
+
+),
+
+cells as (
+
+    select cost_year, school_district_name, intervention_category,
+           count(distinct client_id) as clients, sum(cost_dkk) as cost_dkk
+    from cost
+    group by cost_year, school_district_name, intervention_category
+
+    union all
+
+    select cost_year, 'All', intervention_category, count(distinct client_id), sum(cost_dkk)
+    from cost
+    group by cost_year, intervention_category
+
+    union all
+
+    select cost_year, school_district_name, 'All', count(distinct client_id), sum(cost_dkk)
+    from cost
+    group by cost_year, school_district_name
+
+    union all
+
+    select cost_year, 'All', 'All', count(distinct client_id), sum(cost_dkk)
+    from cost
+    group by cost_year
+
+),
+
+final as (
+
+    select
+        cost_year,
+        school_district_name,
+        intervention_category,
+        cast(clients as {{ dbt.type_bigint() }})                            as clients,
+        cast(cost_dkk as decimal(18, 2))                                    as cost_dkk,
+        cast(cost_dkk / clients as decimal(18, 2))                          as cost_per_client_dkk
+    from cells
+
+)
+
+select * from final

@@ -1,0 +1,19 @@
+with
+
+source as (
+
+    {{ dedupe_latest_load(source('os2bos', 'core_internalpaymentrecipient'), 'id') }}
+
+),
+
+renamed as (
+
+    select
+        id     as internal_payment_recipient_id,
+        name   as internal_payment_recipient_name,
+        active as is_active
+    from source
+
+)
+
+select * from renamed

@@ -1,0 +1,18 @@
+with
+
+source as (
+
+    {{ dedupe_latest_load(source('os2bos', 'core_price'), 'variablerate_ptr_id') }}
+
+),
+
+renamed as (
+
+    select
+        variablerate_ptr_id as price_id,
+        payment_schedule_id
+    from source
+
+)
+
+select * from renamed
