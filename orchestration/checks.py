@@ -1,4 +1,12 @@
-"""Great Expectations suites as Dagster asset checks; error-severity failures block publishing."""
+"""Great Expectations suites as Dagster asset checks; error-severity failures block publishing.
+
+One blocking check per suite (expectations/suites.py), named `gx_<suite>`, on the asset the
+suite validates. A failed `critical` expectation gives passed=False with severity ERROR (the
+publish step does not run); failed warnings only give passed=False with severity WARN.
+"""
+
+import datetime as dt
+from zoneinfo import ZoneInfo
 
 from dagster import (
     AssetCheckExecutionContext,
@@ -6,18 +14,28 @@ from dagster import (
     AssetChecksDefinition,
     AssetCheckSeverity,
     AssetKey,
+    MetadataValue,
     asset_check,
 )
 
-from expectations.suites import SUITES, Layer, SuiteSpec
+from expectations.suites import SUITES, Layer, SuiteSpec, asset_key_path
 from orchestration.resources import settings
 
 # The Dagster asset each suite validates: raw tables keyed [dataset, table] by the dlt
 # translator, dbt models keyed [schema, model] by dagster-dbt.
-CHECKED_ASSETS: dict[str, AssetKey] = {
-    "raw_os2bos_core_payment": AssetKey(["os2bos", "core_payment"]),
-    "marts_fct_client_cost": AssetKey(["marts", "fct_client_cost"]),
-}
+CHECKED_ASSETS: dict[str, AssetKey] = {spec.name: AssetKey(asset_key_path(spec)) for spec in SUITES}
+
+
+def quality_dir():
+    """<WAREHOUSE_HOME>/quality: the GX context (gx/), Data Docs (data_docs/) and volume history."""
+    return settings().home / "quality"
+
+
+def _run_id(context: AssetCheckExecutionContext) -> str | None:
+    try:
+        return context.run_id
+    except AttributeError:  # a check invoked directly (tests) has no run
+        return None
 
 
 def _check_for(spec: SuiteSpec) -> AssetChecksDefinition:
@@ -32,22 +50,32 @@ def _check_for(spec: SuiteSpec) -> AssetChecksDefinition:
 
         s = settings()
         database = s.raw_path if spec.layer is Layer.RAW else s.build_path
-        outcome = run_suite(spec, database, s.duckdb_config())
+        outcome = run_suite(
+            spec, database, s.duckdb_config(),
+            quality_dir=quality_dir(),
+            today=dt.datetime.now(ZoneInfo(s.timezone)).date(),
+            run_name=_run_id(context),
+            attach={"raw": s.raw_path} if spec.layer is Layer.BUILD else None,
+        )
         for failure in outcome.warnings:
             context.log.warning(f"[{spec.name}] warning: {failure.describe()}")
         for failure in outcome.errors:
             context.log.error(f"[{spec.name}] error: {failure.describe()}")
+        metadata = {
+            "rows": outcome.rows,
+            "expectations": outcome.evaluated,
+            "errors": len(outcome.errors),
+            "warnings": len(outcome.warnings),
+            "failures": [f.describe() for f in outcome.failures],
+            "seconds": round(outcome.seconds, 2),
+        }
+        if outcome.data_docs is not None:
+            metadata["data_docs"] = MetadataValue.path(str(outcome.data_docs))
         return AssetCheckResult(
             passed=not outcome.failures,
             severity=AssetCheckSeverity.ERROR if outcome.errors else AssetCheckSeverity.WARN,
             description="; ".join(f.describe() for f in outcome.failures) or "all expectations met",
-            metadata={
-                "rows": outcome.rows,
-                "expectations": outcome.evaluated,
-                "errors": len(outcome.errors),
-                "warnings": len(outcome.warnings),
-                "failures": [f.describe() for f in outcome.failures],
-            },
+            metadata=metadata,
         )
 
     return gx_suite

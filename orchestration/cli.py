@@ -108,7 +108,10 @@ def validate() -> int:
     errors = 0
     for spec in SUITES:
         database = s.raw_path if spec.layer is Layer.RAW else s.build_path
-        outcome = run_suite(spec, database, s.duckdb_config())
+        outcome = run_suite(
+            spec, database, s.duckdb_config(), quality_dir=s.home / "quality",
+            attach={"raw": s.raw_path} if spec.layer is Layer.BUILD else None,
+        )
         verdict = "passed" if not outcome.failures else ("FAILED" if outcome.errors else "passed with warnings")
         print(f"[validate] {spec.name} on {outcome.table} ({outcome.rows} rows): {verdict}")
         for failure in outcome.failures:
