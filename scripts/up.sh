@@ -50,6 +50,9 @@ superset_config/.venv/bin/python superset_config/manage.py setup
 start superset superset_config/.venv/bin/python superset_config/manage.py serve --host 127.0.0.1 --port "$superset_port"
 start dagster-webserver .venv/bin/dagster-webserver -m orchestration.definitions -h 127.0.0.1 -p "$dagster_port"
 start dagster-daemon .venv/bin/dagster-daemon run -m orchestration.definitions
+mkdir -p "$WAREHOUSE_HOME/quality/data_docs"
+start data-docs .venv/bin/python -m http.server --directory "$WAREHOUSE_HOME/quality/data_docs" \
+  --bind 127.0.0.1 "${DATA_DOCS_PORT:-8089}"
 wait_for superset "http://127.0.0.1:$superset_port/health" 200
 wait_for dagster-webserver "http://127.0.0.1:$dagster_port/server_info" 200
 
@@ -60,6 +63,7 @@ cat <<INFO
   Superset  : http://127.0.0.1:$superset_port   (dashboard "Cost per client")
               login: $SUPERSET_ADMIN_USERNAME / $password
   Dagster UI: http://127.0.0.1:$dagster_port    (job nightly_refresh, schedule 02:00 ${WAREHOUSE_TIMEZONE:-Europe/Copenhagen})
+  Data Docs : http://127.0.0.1:${DATA_DOCS_PORT:-8089}    (Great Expectations results of every run)
   Serving warehouse (read-only for analysts): $WAREHOUSE_HOME/warehouse/serving.duckdb
   Logs: $WAREHOUSE_HOME/log/   Stop everything: bash scripts/stop.sh
 

@@ -64,6 +64,7 @@ def sample_warehouse(home: Path) -> Iterator[Warehouse]:
         "WAREHOUSE_PSEUDONYM_KEY": TEST_PSEUDONYM_KEY,
         "WAREHOUSE_CASE_EVENTS_URL": events_api.url,
         "WAREHOUSE_CASE_EVENTS_TOKEN": TEST_EVENTS_TOKEN,
+        "WAREHOUSE_REFERENCE_DATE": AS_OF.isoformat(),
         "GX_ANALYTICS_ENABLED": "false",
         "DAGSTER_DISABLE_TELEMETRY": "true",
     }

@@ -20,7 +20,8 @@ def write_sources(sample: SampleMunicipality, folder: Path) -> None:
     events = generate_case_events(sample.tables["core_case"], sample.tables["core_user"], sample.as_of, sample.seed)
     write_case_events(events, folder / "case_events.sqlite")
     write_ledger_exports(sample.ledger, folder / "finance_drop")
-    write_budget_exports(sample.budgets, folder / "finance_drop")
+    # Budgets come from another system than the ledger, as UTF-8 with BOM and ISO dates.
+    write_budget_exports(sample.budgets, folder / "finance_drop", encoding="utf-8-sig")
 
 
 def main() -> None:
