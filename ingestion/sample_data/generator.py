@@ -39,7 +39,7 @@ SCALES: dict[str, Scale] = {
     "small": Scale(municipalities=1, children_per_municipality=400, caseworkers_per_municipality=14, history_years=3),
     "large": Scale(municipalities=1, children_per_municipality=12_000, caseworkers_per_municipality=140,
                    history_years=5),
-    "national": Scale(municipalities=8, children_per_municipality=14_000, caseworkers_per_municipality=150,
+    "national": Scale(municipalities=8, children_per_municipality=9_500, caseworkers_per_municipality=110,
                       history_years=5),
 }
 INVALID_CPR_RATE = 0.002
