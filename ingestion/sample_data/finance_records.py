@@ -20,6 +20,7 @@ class DefectRates:
     credit_notes: float = 0.5  # ...and this share of the duplicates reversed by a credit note later
     late_postings: float = 0.01  # posted 20-60 days after payment (some not yet posted at as-of)
     unknown_accounts: float = 0.001  # posted on an account outside the chart for this area
+    mis_encoded_texts: float = 0.001  # posting text double-encoded upstream ("Ã¸" for "ø")
 
 
 @dataclass
@@ -102,10 +103,11 @@ def generate_finance(
         _salaries(rng, in_house_hours, as_of),
         _overhead(rng, municipalities, go_live, as_of),
     ]).sort_by("posting_day")
+    texts, mis_encoded = _mis_encode(rng, ledger["posting_text"], rates.mis_encoded_texts)
     ledger = pa.table([
         pa.array(np.arange(1, len(ledger) + 1)), ledger["voucher_number"],
         pa.array(ledger["posting_day"].to_numpy().astype("int32")).cast(pa.date32()),
-        ledger["account_string"], ledger["activity_code"], ledger["posting_text"],
+        ledger["account_string"], ledger["activity_code"], texts,
         money(ledger["ore"].to_numpy() / 100, precision=18),
         _strings([code for code, _ in catalogue.MUNICIPALITIES], ledger["municipality"].to_numpy() - 1),
     ], schema=LEDGER_SCHEMA)
@@ -113,9 +115,26 @@ def generate_finance(
         "duplicate_postings": int(duplicate.sum()), "credit_notes": int(credited.sum()),
         "late_postings": int(late.sum()), "late_postings_not_yet_posted": int((~posted).sum()),
         "unknown_accounts": int((unknown & posted).sum()),
+        "mis_encoded_texts": mis_encoded,
     }
     return Finance(ledger, _budgets(rng, payments, payment_municipality, payment_service, ledger, go_live, as_of),
                    defects)
+
+
+def _mis_encode(rng: np.random.Generator, texts: pa.ChunkedArray, rate: float) -> tuple[pa.Array, int]:
+    """Garble a share of the texts with non-ASCII letters the way a UTF-8 text read as Windows-1252
+    looks, as some upstream systems deliver it; returns the texts and how many were garbled."""
+    chosen = np.flatnonzero(rng.random(len(texts)) < rate)
+    values = texts.take(pa.array(chosen)).to_pylist()
+    garbled = [(i, v.encode("utf-8").decode("cp1252", errors="ignore")) for i, v in zip(chosen, values)
+               if not v.isascii()]
+    if not garbled:
+        return texts.combine_chunks(), 0
+    mask = np.zeros(len(texts), bool)
+    mask[[i for i, _ in garbled]] = True
+    replacement = np.empty(len(texts), dtype=object)
+    replacement[[i for i, _ in garbled]] = [g for _, g in garbled]
+    return pc.if_else(pa.array(mask), pa.array(replacement, pa.string()), texts.combine_chunks()), len(garbled)
 
 
 def _ore(amounts: pa.ChunkedArray | pa.Array) -> np.ndarray:
