@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import platform
 import resource
+import secrets
 import tempfile
 import time
 from datetime import date
@@ -32,7 +33,7 @@ from ingestion.sample_data.case_events_api import CaseEventsServer
 from ingestion.sample_data.generator import generate
 
 KEY = PseudonymKey(b"benchmark-only-key-0123456789abcdef", "bench")
-TOKEN = "benchmark-token"
+TOKEN = secrets.token_urlsafe(16)  # the scratch API server and its client share it
 
 
 def _timed(action) -> tuple[float, object]:
