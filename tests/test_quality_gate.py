@@ -80,7 +80,7 @@ def test_two_refreshes_started_together_publish_a_consistent_warehouse(new_wareh
     assert [first.returncode, second.returncode] == [0, 0], outputs[0][-3000:] + outputs[1][-3000:]
     paid = sum(p["paid_amount"] for p in warehouse.sample.rows("core_payment") if p["paid"])
     with duckdb.connect(str(warehouse.serving_path), read_only=True) as connection:
-        (total,) = connection.sql("SELECT sum(cost_dkk) FROM marts.fct_client_cost").fetchone()
+        (total,) = connection.sql("SELECT sum(purchased_cost_dkk) FROM marts.fct_client_cost").fetchone()
     assert total == paid  # no duplicates from interleaved loads
     assert len(list((warehouse.home / "warehouse" / "versions").glob("serving-*.duckdb"))) == 2
 

@@ -47,14 +47,25 @@ def _run_with_retries(context: AssetExecutionContext, run: Callable[[], Iterator
         raise RetryRequested(max_retries=MAX_RETRIES, seconds_to_wait=wait) from error
 
 
-def _os2bos_pipeline():
+def _pipeline(dataset: str, *, for_definitions: bool = False):
+    """The dlt pipeline landing `dataset` in the raw file.
+
+    Loading the asset graph (webserver, daemon, every run process) only needs the pipeline's
+    destination and dataset, so it gets a working folder of its own: dlt resets a pipeline's
+    working folder while it syncs state, and a second process creating its pipeline there
+    meanwhile would break the run that holds the writer lock.
+    """
     s = settings()
-    return raw_pipeline("os2bos", "os2bos", s.raw_path, s.dlt_dir)
+    working_folder = s.home / "dlt_definitions" if for_definitions else s.dlt_dir
+    return raw_pipeline(dataset, dataset, s.raw_path, working_folder)
+
+
+def _os2bos_pipeline():
+    return _pipeline("os2bos")
 
 
 def _case_events_pipeline():
-    s = settings()
-    return raw_pipeline("case_events", "case_events", s.raw_path, s.dlt_dir)
+    return _pipeline("case_events")
 
 
 def _case_events_source():
@@ -62,13 +73,12 @@ def _case_events_source():
 
 
 def _finance_pipeline():
-    s = settings()
-    return raw_pipeline("finance", "finance", s.raw_path, s.dlt_dir)
+    return _pipeline("finance")
 
 
 @dlt_assets(
     dlt_source=os2bos_source(settings().os2bos_url, pseudonym_key),
-    dlt_pipeline=_os2bos_pipeline(),
+    dlt_pipeline=_pipeline("os2bos", for_definitions=True),
     name="os2bos_raw",
     group_name="raw_case_system",
     dagster_dlt_translator=RawLayerTranslator(),
@@ -84,7 +94,7 @@ def os2bos_raw(context: AssetExecutionContext, dlt: DagsterDltResource) -> Itera
 
 @dlt_assets(
     dlt_source=finance_source(settings().finance_drop),
-    dlt_pipeline=_finance_pipeline(),
+    dlt_pipeline=_pipeline("finance", for_definitions=True),
     name="finance_raw",
     group_name="raw_finance",
     dagster_dlt_translator=RawLayerTranslator(),
@@ -100,7 +110,7 @@ def finance_raw(context: AssetExecutionContext, dlt: DagsterDltResource) -> Iter
 
 @dlt_assets(
     dlt_source=_case_events_source(),
-    dlt_pipeline=_case_events_pipeline(),
+    dlt_pipeline=_pipeline("case_events", for_definitions=True),
     name="case_events_raw",
     group_name="raw_case_events",
     dagster_dlt_translator=RawLayerTranslator(),
