@@ -40,7 +40,9 @@ LEDGER = ExportFormat(
         "Tekst": "posting_text",
         "Beløb": "amount",
     },
-    name_pattern=re.compile(r"ledger_postings_(?P<year>\d{4})(?:-(?P<month>0[1-9]|1[0-2]))?\.(?:csv|xlsx)", re.I),
+    name_pattern=re.compile(
+        r"ledger_postings_(?P<year>(?:19|20)\d{2})(?:-(?P<month>0[1-9]|1[0-2]))?\.(?:csv|xlsx)", re.I | re.ASCII,
+    ),
     merge_key="period",
 )
 BUDGET = ExportFormat(
@@ -54,12 +56,12 @@ BUDGET = ExportFormat(
         "Måned": "budget_month",
         "Budget": "amount",
     },
-    name_pattern=re.compile(r"budget_(?P<year>\d{4})\.(?:csv|xlsx)", re.I),
+    name_pattern=re.compile(r"budget_(?P<year>(?:19|20)\d{2})\.(?:csv|xlsx)", re.I | re.ASCII),
     merge_key="budget_year",
 )
 FORMATS = (LEDGER, BUDGET)
 FILE_SUFFIXES = (".csv", ".xlsx")
-NAMING_RULE = "ledger_postings_<YYYY>[-<MM>].csv|xlsx or budget_<YYYY>.csv|xlsx"
+NAMING_RULE = "ledger_postings_<YYYY>[-<MM>].csv|xlsx or budget_<YYYY>.csv|xlsx (YYYY 1900-2099, ASCII digits)"
 
 
 @dataclass(frozen=True)

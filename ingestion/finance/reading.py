@@ -1,8 +1,8 @@
 """Read an export file into string columns with their line numbers, streaming large CSV files.
 
-CSV files are decoded (Windows-1252 or UTF-8, with or without BOM) and re-encoded as UTF-8 in
-chunks, each line prefixed with its physical line number, and parsed by pyarrow's streaming CSV
-reader. Rows with the wrong number of columns come back as rejections with their line number.
+CSV files are decoded (Windows-1252, UTF-8 with or without BOM, or UTF-16 with BOM) and re-encoded
+as UTF-8 in chunks, each line prefixed with its physical line number, and parsed by pyarrow's
+streaming CSV reader. Rows with the wrong number of columns come back as rejections with their line number.
 Everything that makes a whole file unreadable is raised as `UnreadableFile` before the first
 chunk, so that a file is either read completely or not at all.
 """
@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import codecs
 import io
+import re
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -20,6 +22,7 @@ from typing import BinaryIO, NamedTuple
 import numpy as np
 import openpyxl
 import pyarrow as pa
+import pyarrow.compute as pc
 from pyarrow import csv
 
 from ingestion.finance.formats import ExportFile, ExportFormat
@@ -30,6 +33,16 @@ DECODE_CHUNK_BYTES = 8 << 20
 CSV_BLOCK_BYTES = 16 << 20
 HEADER_PROBE_BYTES = 64 << 10
 XLSX_CHUNK_ROWS = 50_000
+# An XLSX is a zip; one that expands beyond this is refused before it is parsed (a zip bomb).
+# A full sheet of 1,048,576 rows of a ledger expands to roughly 200 MB.
+XLSX_MAX_EXPANDED_BYTES = 1 << 30
+# An XLSX may carry a title block above the header: the header is looked for in this many non-empty rows.
+XLSX_HEADER_SEARCH_ROWS = 10
+# More than this share of NUL bytes in the first 64 KB (or any in the header line): binary, not text.
+BINARY_NUL_SHARE = 0.01
+UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+# The line-number prefix NumberedLines puts after every newline, also inside a quoted value.
+_LINE_PREFIX = re.compile(rf"\n\d{{{LINE_DIGITS}}};")
 
 
 class UnreadableFile(Exception):
@@ -73,17 +86,48 @@ def _missing_columns_reason(export_format: ExportFormat, found: list[str]) -> st
 def _csv_header(export: ExportFile) -> tuple[str, list[str]]:
     with export.path.open("rb") as handle:
         probe = handle.read(HEADER_PROBE_BYTES)
-    if b"\0" in probe:
-        raise UnreadableFile("binary content, not a ';'-separated text export")
-    first_line = probe.split(b"\n", 1)[0].rstrip(b"\r")
-    try:
-        text, encoding = first_line.decode("utf-8-sig"), "utf-8"
-    except UnicodeDecodeError:
-        text, encoding = first_line.decode("cp1252", errors="replace"), "cp1252"
-    fields = [field.strip().strip('"').strip() for field in text.split(";")]
+    if probe.startswith(UTF16_BOMS):
+        encoding = "utf-16"
+        text = codecs.getincrementaldecoder("utf-16")("replace").decode(probe)
+        first_line = re.split(r"\r\n|\r|\n", text, maxsplit=1)[0]
+    else:
+        first_line_bytes = re.split(rb"\r\n|\r|\n", probe, maxsplit=1)[0]
+        if b"\0" in first_line_bytes or probe.count(b"\0") > BINARY_NUL_SHARE * len(probe):
+            hint = " (it looks like UTF-16 without a byte order mark)" if probe[1:40:2].count(b"\0") > 15 else ""
+            raise UnreadableFile(f"binary content, not a ';'-separated text export{hint}")
+        try:
+            first_line, encoding = first_line_bytes.decode("utf-8-sig"), "utf-8"
+        except UnicodeDecodeError:
+            first_line, encoding = first_line_bytes.decode("cp1252", errors="replace"), "cp1252"
+    fields = _header_fields(first_line, ";")
     if any(name not in fields for name in export.format.columns):
-        raise UnreadableFile(_missing_columns_reason(export.format, fields))
+        raise UnreadableFile(_missing_columns_reason(export.format, fields) + _header_hint(export.format, first_line))
+    _refuse_repeated_columns(export.format, fields)
     return encoding, fields
+
+
+def _header_fields(line: str, separator: str) -> list[str]:
+    return [field.strip().strip('"').strip() for field in line.split(separator)]
+
+
+def _header_hint(export_format: ExportFormat, line: str) -> str:
+    """Why a header line does not match, where a common cause can be recognised."""
+    for separator, name in ((",", "','"), ("\t", "a tab"), ("|", "'|'")):
+        if all(column in _header_fields(line, separator) for column in export_format.columns):
+            return f"; the header is separated by {name}, not ';'"
+    try:
+        repaired = line.encode("cp1252").decode("utf-8")
+    except UnicodeError:
+        return ""
+    if all(column in _header_fields(repaired, ";") for column in export_format.columns):
+        return "; the file is double-encoded (UTF-8 read as Windows-1252 and saved as UTF-8 again)"
+    return ""
+
+
+def _refuse_repeated_columns(export_format: ExportFormat, header: list[str]) -> None:
+    repeated = sorted({name for name in export_format.present_columns(header) if header.count(name) > 1})
+    if repeated:
+        raise UnreadableFile(f"column {', '.join(repeated)} appears more than once in the header")
 
 
 def _open_csv(export: ExportFile) -> ExportContent:
@@ -99,7 +143,10 @@ def _csv_chunks(export: ExportFile, encoding: str, header: list[str]) -> Iterato
     def on_invalid_row(row: csv.InvalidRow) -> str:
         line, _, record = row.text.partition(";")
         if record.strip():  # a blank line is no row
+            record, joined = _LINE_PREFIX.subn("\n", record)
             reason = f"wrong column count: expected {len(header)}, found {row.actual_columns - 1}"
+            if joined:  # a quote left open joins the following lines into this row
+                reason += f" (a quoted field spans lines {line.lstrip('0')}-{int(line) + joined})"
             rejections.append(Rejection(int(line), reason, record.rstrip("\r")))
         return "skip"
 
@@ -111,7 +158,8 @@ def _csv_chunks(export: ExportFile, encoding: str, header: list[str]) -> Iterato
                 column_names=[LINE_COLUMN, *header], skip_rows=1, block_size=CSV_BLOCK_BYTES,
             ),
             parse_options=csv.ParseOptions(
-                delimiter=";", ignore_empty_lines=False, invalid_row_handler=on_invalid_row,
+                delimiter=";", ignore_empty_lines=False, newlines_in_values=True,
+                invalid_row_handler=on_invalid_row,
             ),
             convert_options=csv.ConvertOptions(
                 include_columns=[LINE_COLUMN, *wanted],
@@ -121,23 +169,36 @@ def _csv_chunks(export: ExportFile, encoding: str, header: list[str]) -> Iterato
             ),
         )
         for batch in reader:
-            yield RawChunk(pa.Table.from_batches([batch]).rename_columns(raw_names), rejections.copy())
+            records = _without_line_prefixes(pa.Table.from_batches([batch]).rename_columns(raw_names))
+            yield RawChunk(records, rejections.copy())
             rejections.clear()
         if rejections:
             yield RawChunk(reader.schema.empty_table().rename_columns(raw_names), rejections)
+
+
+def _without_line_prefixes(records: pa.Table) -> pa.Table:
+    """A quoted value that spans lines got line-number prefixes after its newlines: take them out."""
+    for index, name in enumerate(records.column_names):
+        values = records.column(index)
+        if name != LINE_COLUMN and pc.any(pc.match_substring(values, "\n")).as_py():
+            records = records.set_column(index, name, pc.replace_substring_regex(values, _LINE_PREFIX.pattern, "\n"))
+    return records
 
 
 class NumberedLines(io.RawIOBase):
     """UTF-8 bytes of a text file with every line prefixed by its 10-digit line number and ';'.
 
     Decoding uses errors="replace", so a stray byte becomes U+FFFD in its field (and fails that
-    field's validation) instead of stopping the file halfway.
+    field's validation) instead of stopping the file halfway. Line ends are CRLF, LF or a lone CR
+    (old Mac exports, or mixed in one file): all become LF, so that pyarrow and the line numbers
+    agree on what a line is.
     """
 
     def __init__(self, binary: BinaryIO, encoding: str) -> None:
         super().__init__()
         self._binary = binary
         self._decoder = codecs.getincrementaldecoder("utf-8-sig" if encoding == "utf-8" else encoding)("replace")
+        self._held_cr = ""  # a CR at the end of a decoded piece may be the first half of a CRLF
         self._next_line = 1
         self._at_line_start = True
         self._pending = memoryview(b"")
@@ -150,7 +211,11 @@ class NumberedLines(io.RawIOBase):
         while not self._pending and not self._eof:
             data = self._binary.read(DECODE_CHUNK_BYTES)
             self._eof = not data
-            text = self._decoder.decode(data, final=self._eof)
+            text = self._held_cr + self._decoder.decode(data, final=self._eof)
+            self._held_cr = ""
+            if text.endswith("\r") and not self._eof:
+                text, self._held_cr = text[:-1], "\r"
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
             self._pending = memoryview(self._numbered(text.encode("utf-8")))
         size = min(len(buffer), len(self._pending))
         buffer[:size] = self._pending[:size]
@@ -202,23 +267,56 @@ def _cell_text(value: object) -> str:
     return str(value).strip()
 
 
+def _expanded_size(export: ExportFile) -> int:
+    try:
+        with zipfile.ZipFile(export.path) as archive:
+            return sum(member.file_size for member in archive.infolist())
+    except (zipfile.BadZipFile, OSError) as error:
+        raise UnreadableFile(f"cannot open as an XLSX workbook: {type(error).__name__}: {error}") from error
+
+
+def _header_position(export_format: ExportFormat, rows: list[tuple[int, list[str]]]) -> int | None:
+    """Index of the header among a sheet's first non-empty rows (a title block may sit above it)."""
+    for position, (_, values) in enumerate(rows[:XLSX_HEADER_SEARCH_ROWS]):
+        if all(name in values for name in export_format.columns):
+            return position
+    return None
+
+
 def _open_xlsx(export: ExportFile) -> ExportContent:
+    """The one sheet that carries the export's header; other sheets (notes, a cover) are ignored."""
+    expanded = _expanded_size(export)
+    if expanded > XLSX_MAX_EXPANDED_BYTES:
+        raise UnreadableFile(
+            f"XLSX workbook expands to {expanded:,} bytes, more than the limit of {XLSX_MAX_EXPANDED_BYTES:,}"
+        )
     try:
         workbook = openpyxl.load_workbook(export.path, read_only=True, data_only=True)
         try:
-            rows = [
-                (line, [_cell_text(value) for value in values])
-                for line, values in enumerate(workbook.worksheets[0].iter_rows(values_only=True), start=1)
-                if any(value is not None for value in values)
-            ]
+            sheets = {
+                sheet.title: [
+                    (line, [_cell_text(value) for value in values])
+                    for line, values in enumerate(sheet.iter_rows(values_only=True), start=1)
+                    if any(value is not None for value in values)
+                ]
+                for sheet in workbook.worksheets
+            }
         finally:
             workbook.close()
     except Exception as error:  # any failure to parse an untrusted workbook makes it unreadable
         raise UnreadableFile(f"cannot open as an XLSX workbook: {type(error).__name__}: {error}") from error
-    header = rows[0][1] if rows else []
-    if any(name not in header for name in export.format.columns):
-        raise UnreadableFile(_missing_columns_reason(export.format, header))
-    return ExportContent("xlsx", _xlsx_chunks(export.format, header, rows[1:]))
+    found = {title: position for title, rows in sheets.items()
+             if (position := _header_position(export.format, rows)) is not None}
+    if not found:
+        first = next(iter(sheets.values()), [])
+        raise UnreadableFile(_missing_columns_reason(export.format, first[0][1] if first else []))
+    if len(found) > 1:
+        raise UnreadableFile(f"several sheets carry a {export.format.kind} header: {', '.join(found)}; deliver one")
+    (title, position), = found.items()
+    rows = sheets[title]
+    header = rows[position][1]
+    _refuse_repeated_columns(export.format, header)
+    return ExportContent("xlsx", _xlsx_chunks(export.format, header, rows[position + 1:]))
 
 
 def _xlsx_chunks(export_format: ExportFormat, header: list[str], rows: list[tuple[int, list[str]]]) -> Iterator[RawChunk]:

@@ -23,7 +23,8 @@ from ingestion.finance.drop_folder import (
 )
 from ingestion.finance.formats import FORMATS, NAMING_RULE, ExportFile, identify
 from ingestion.finance.reading import LINE_COLUMN, Rejection, UnreadableFile, open_export
-from ingestion.finance.validation import validate
+from ingestion.finance.safety import safe_record, safe_text
+from ingestion.finance.validation import SeenKeys, validate
 
 log = logging.getLogger(__name__)
 
@@ -51,9 +52,10 @@ class Routed(NamedTuple):
 def _file_log(path: Path, sha256: str, status: str, **fields: Any) -> Routed:
     stat_time = datetime.fromtimestamp(path.stat().st_mtime, UTC) if path.exists() else None
     row = {
-        "source_file": path.name, "source_sha256": sha256, "status": status, "delivered_at": stat_time,
+        "source_file": safe_text(path.name), "source_sha256": sha256, "status": status, "delivered_at": stat_time,
         "handled_at": datetime.now(UTC), **fields,
     }
+    row["reason"] = safe_text(row.get("reason"))
     return Routed("file_log", pa.Table.from_pylist([row], schema=FILE_LOG_SCHEMA))
 
 
@@ -63,8 +65,8 @@ def _quarantine(export: ExportFile, rejections: list[Rejection]) -> Routed:
         "source_file": [export.path.name] * len(rejections),
         "source_sha256": [export.sha256] * len(rejections),
         LINE_COLUMN: [rejection.line for rejection in rejections],
-        "reason": [rejection.reason for rejection in rejections],
-        "record": [rejection.record for rejection in rejections],
+        "reason": [safe_text(rejection.reason) for rejection in rejections],
+        "record": [safe_record(rejection.record) for rejection in rejections],
     }, schema=QUARANTINE_SCHEMA))
 
 
@@ -80,8 +82,9 @@ def _load_file(export: ExportFile, seen: dict[str, dict[str, str]]) -> Iterator[
         yield log_row
         return
     read = loaded = quarantined = 0
+    seen_keys = SeenKeys()
     for chunk in content.chunks:
-        validated = validate(chunk.records, export)
+        validated = validate(chunk.records, export, seen_keys)
         rejections = chunk.rejections + validated.rejections
         read_before = read
         read += validated.rows_read + len(chunk.rejections)
@@ -192,13 +195,20 @@ def finance_source(drop_folder: Path) -> list[DltResource]:
         _require_all_tables_selected()
         yield from handle_drop_folder(Path(drop_folder), dlt.current.source_state().setdefault(STATE_KEY, {}))
 
-    replace_period = {"disposition": "merge", "strategy": "delete-insert"}
+    # Every table is merged on a key that identifies a row of a delivery, never appended: when a run is
+    # killed after DuckDB committed a load job but before dlt recorded it, the resumed package loads that
+    # job again, and only a key keeps its rows from landing twice. Ledger and budget rows are keyed by
+    # file content and line; a re-export still replaces its whole period (merge key).
+    delete_insert = {"disposition": "merge", "strategy": "delete-insert"}
     return [
         *(
             dlt.transformer(_route(export_format.table), data_from=finance_files, name=export_format.table,
-                            write_disposition=replace_period, merge_key=export_format.merge_key)
+                            write_disposition=delete_insert, merge_key=export_format.merge_key,
+                            primary_key=("source_sha256", LINE_COLUMN))
             for export_format in FORMATS
         ),
-        dlt.transformer(_route("quarantine"), data_from=finance_files, name="quarantine", write_disposition="append"),
-        dlt.transformer(_route("file_log"), data_from=finance_files, name="file_log", write_disposition="append"),
+        dlt.transformer(_route("quarantine"), data_from=finance_files, name="quarantine",
+                        write_disposition=delete_insert, primary_key=("source_sha256", LINE_COLUMN)),
+        dlt.transformer(_route("file_log"), data_from=finance_files, name="file_log",
+                        write_disposition=delete_insert, primary_key=("source_sha256", "handled_at")),
     ]
