@@ -415,4 +415,4 @@ def test_source_is_built_without_connecting_or_the_key() -> None:
     assert list(source.resources) == list(OS2BOS_TABLES)
     assert source.resources["core_payment"].write_disposition == "merge"
     assert source.resources["core_municipality"].write_disposition == "replace"
-    assert source.resources["core_historicalpayment"].write_disposition == "append"
+    assert source.resources["core_historicalpayment"].write_disposition == {"disposition": "merge", "strategy": "delete-insert"}

@@ -6,7 +6,8 @@ Strategies (see docs/case_system_loading.md):
   `modified >= cursor` (rows exactly at the cursor already loaded are skipped), merged on `id`.
 - payment: core_payment: new ids (`id > cursor`) plus payments that got a new
   core_historicalpayment row since the last run (paid, re-saved), merged on `id`.
-- history: history tables appended by `history_id` (dlt incremental).
+- history: history tables read by `history_id` (dlt incremental), merged on it so that a resumed
+  load never doubles them.
 Merged tables are reconciled each run with a key-only scan of source and raw table: keys gone
 from the source become hard-delete tombstones, keys missing from the raw table (a late commit
 below the cursor, a back-dated `modified`) are read again.
@@ -270,8 +271,11 @@ def _replace_resource(ctx: _Context, spec: TableSpec, key: _KeyHolder) -> DltRes
 
 
 def _history_resource(ctx: _Context, spec: TableSpec, key: _KeyHolder) -> DltResource:
+    # Merged on history_id rather than appended: a run killed after DuckDB committed a load job but
+    # before dlt recorded it loads that job again on resume, and the key keeps its rows from doubling.
     resource = _sql_table(
-        ctx, spec, write_disposition="append", primary_key=spec.primary_key,
+        ctx, spec, write_disposition={"disposition": "merge", "strategy": "delete-insert"},
+        primary_key=spec.primary_key,
         incremental=dlt.sources.incremental(spec.primary_key),
     )
     return resource.add_map(lambda t: _land(t, spec, key))
