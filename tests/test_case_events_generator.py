@@ -77,7 +77,9 @@ def test_every_case_has_one_ordered_chain_up_to_the_decision() -> None:
                    min(occurred_at) filter (where type = 'decision_made') as decided,
                    min(occurred_at) filter (where type = 'plan_created') as planned,
                    count(*) filter (where type = 'decision_made') as decisions
-            from events group by case_reference)
+            from events
+            where case_reference not in (select case_reference from events where type = 'immediate_effort_started')
+            group by case_reference)
         select count(*) filter (where decisions = 1 and notified <= assessed and assessed <= started
                                 and started < finished and finished < decided and (planned is null or decided < planned))
                / count(*)::double
@@ -128,6 +130,29 @@ def test_outcomes_end_at_the_current_step_and_mostly_improve() -> None:
     assert improved > 2 * worsened > 0
 
 
+def test_a_few_danish_children_get_an_immediate_effort_on_a_case_of_its_own() -> None:
+    table = events()
+    effort_share, closed_in_12_weeks, open_share = share(table, """
+        with efforts as (
+            select s.case_reference, s.occurred_at as started, c.occurred_at as closed
+            from events s left join events c on c.case_reference = s.case_reference and c.type = 'case_closed'
+            where s.type = 'immediate_effort_started')
+        select struct_pack(a := count(*) / 2000.0,
+                           b := avg(case when closed <= started + interval 12 weeks then 1 else 0 end),
+                           c := avg(case when closed is null then 1 else 0 end))
+        from efforts""").values()
+    assert 0.02 <= effort_share <= 0.06
+    assert 0.70 <= closed_in_12_weeks <= 0.95
+    assert 0 < open_share < 0.15
+    effort_cases = share(table, """
+        select list(distinct type order by type) from events
+        where case_reference in (select case_reference from events where type = 'immediate_effort_started')""")
+    assert effort_cases == ["case_closed", "immediate_effort_started"]
+    assert share(table, "select bool_and(case_reference like '%-S') from events "
+                        "where type = 'immediate_effort_started'")
+    assert "immediate_effort_started" not in set(events(jurisdiction="SE")["type"].to_pylist())
+
+
 def test_times_are_within_the_data_and_references_resolve() -> None:
     table = events()
     horizon = datetime.combine(AS_OF + timedelta(days=1), datetime.min.time(), timezone.utc)
@@ -171,21 +196,23 @@ def test_thirty_thousand_cases_take_seconds() -> None:
 
 def test_storage_round_trip_through_os2bos_sqlite(tmp_path: Path) -> None:
     cases, caseworkers = synthetic_os2bos(50)
+    cases = cases.append_column("paying_municipality_id", pa.array([1, 2] * 25, pa.int64()))
     os2bos = tmp_path / "os2bos.sqlite"
     with sqlite3.connect(os2bos) as connection:
         connection.execute("create table core_case (id integer primary key, created timestamp, sbsys_id text, "
                            "cpr_number text, name text, case_worker_id integer, effort_step_id integer, "
-                           "scaling_step integer)")
+                           "scaling_step integer, paying_municipality_id integer)")
         connection.execute("create table core_user (id integer primary key, username text, team_id integer)")
-        connection.executemany("insert into core_case values (?, ?, ?, ?, 'Navn', ?, ?, ?)", [
+        connection.executemany("insert into core_case values (?, ?, ?, ?, 'Navn', ?, ?, ?, ?)", [
             (c["id"], c["created"].isoformat(sep=" "), c["sbsys_id"], c["cpr_number"], c["case_worker_id"],
-             c["effort_step_id"], c["scaling_step"]) for c in cases.to_pylist()])
+             c["effort_step_id"], c["scaling_step"], c["paying_municipality_id"]) for c in cases.to_pylist()])
         connection.executemany("insert into core_user values (?, ?, ?)",
                                [tuple(u.values()) for u in caseworkers.to_pylist()])
     connection.close()
     read_cases, read_caseworkers = read_os2bos_inputs(os2bos)
     generated = generate_case_events(read_cases, read_caseworkers, AS_OF, 3)
     assert generated.equals(generate_case_events(cases, caseworkers, AS_OF, 3))
+    assert set(generated["municipality_code"].to_pylist()) == {"901", "902"}
 
     store = tmp_path / "case_events.sqlite"
     write_case_events(generated, store)

@@ -3,7 +3,10 @@
 Every OS2bos case gets a realistic flow: notification -> assessment -> investigation started and
 finished -> decision -> plan -> follow-ups with outcome assessments -> (sometimes) closure, plus
 extra notifications, late registrations, corrections and a few events deleted as registered in
-error. Swedish data also records whether a decision was executed (and reports to IVO when not).
+error. Swedish data also records whether a decision was executed (and reports to IVO when not). Danish
+data has a few immediate efforts (*straksindsats*, help started at once on application without an
+investigation), each registered on its own short case (the main case's number with `-S`) that is
+mostly closed within 12 weeks.
 Delays are drawn so that most steps meet their deadline and a realistic share does not (see
 `../shared/DOMAIN.md`). The generation is vectorised with numpy: national scale (~300k cases)
 takes seconds. The result is deterministic for the inputs and the seed.
@@ -27,12 +30,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ingestion.duckdb_extensions import load_extension
+from ingestion.sample_data import catalogue
 
-MUNICIPALITY_CODES = {"DK": "999", "SE": "9999"}  # fictional Nordby: no real municipality has these codes
+# Used when the cases carry no municipality: fictional codes no real municipality has.
+MUNICIPALITY_CODES = {"DK": "999", "SE": "9999"}
 PLAN_TYPES = {"DK": "handleplan", "SE": "vardplan"}
 REPORTERS = ("school", "daycare", "health", "police", "social_services", "parent", "relative", "anonymous")
 REPORTER_WEIGHTS = (0.24, 0.10, 0.16, 0.18, 0.08, 0.10, 0.06, 0.08)
 CLOSURE_REASONS = ("goal_reached", "moved_away", "aged_out", "transferred", "other")
+IMMEDIATE_EFFORT_SHARE = 0.04  # of DK cases; a local rule closes their own case within 12 weeks
+IMMEDIATE_EFFORT_CASE_SUFFIX = "-S"
 
 DETAIL_COLUMNS: dict[str, pa.DataType] = {
     "reporter": pa.string(),
@@ -63,28 +70,29 @@ class _EventBlocks:
     """Collects events block by block (one event type, many cases); ids are positions until `_assemble`."""
 
     def __init__(self) -> None:
-        self._blocks: list[tuple[str, np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray]]] = []
+        self._blocks: list[tuple[str, np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray], str]] = []
         self._size = 0
 
     def add(
         self, event_type: str, case_index: np.ndarray, occurred: np.ndarray,
-        related: np.ndarray | None = None, **details: np.ndarray,
+        related: np.ndarray | None = None, case_suffix: str = "", **details: np.ndarray,
     ) -> np.ndarray:
         """One event per case index at `occurred` (days since 1970); returns their provisional ids.
 
-        `related` holds the provisional ids of the events these refer to (`related_event_id`).
+        `related` holds the provisional ids of the events these refer to (`related_event_id`);
+        `case_suffix` is appended to the case reference (a separate case of the same child).
         """
         unknown = set(details) - set(DETAIL_COLUMNS)
         if unknown:
             raise ValueError(f"unknown detail columns {sorted(unknown)}")
         ids = np.arange(self._size, self._size + len(case_index))
         references = np.full(len(case_index), -1) if related is None else related
-        self._blocks.append((event_type, case_index, occurred, references, details))
+        self._blocks.append((event_type, case_index, occurred, references, details, case_suffix))
         self._size += len(case_index)
         return ids
 
-    def columns(self) -> tuple[pa.Array, np.ndarray, np.ndarray, np.ndarray, dict[str, pa.Array]]:
-        """Types, case indexes, times, related provisional ids (-1: none) and the other details."""
+    def columns(self) -> tuple[pa.Array, np.ndarray, np.ndarray, np.ndarray, dict[str, pa.Array], pa.Array]:
+        """Types, case indexes, times, related provisional ids (-1: none), the other details and case suffixes."""
         names = sorted({b[0] for b in self._blocks})
         codes = np.concatenate([np.full(len(b[1]), names.index(b[0])) for b in self._blocks])
         types = pa.DictionaryArray.from_arrays(pa.array(codes, pa.int32()), pa.array(names)).cast(pa.string())
@@ -96,7 +104,11 @@ class _EventBlocks:
             ])
             for name, dtype in DETAIL_COLUMNS.items() if name != "related_event_id"
         }
-        return types, case_index, occurred, related, details
+        suffix_names = sorted({b[5] for b in self._blocks})
+        suffix_codes = np.concatenate([np.full(len(b[1]), suffix_names.index(b[5])) for b in self._blocks])
+        suffixes = pa.DictionaryArray.from_arrays(
+            pa.array(suffix_codes, pa.int32()), pa.array(suffix_names, pa.string())).cast(pa.string())
+        return types, case_index, occurred, related, details, suffixes
 
 
 def _days(timestamps: pa.ChunkedArray) -> np.ndarray:
@@ -134,7 +146,7 @@ def generate_case_events(
 
     `cases` has the OS2bos `core_case` columns `id`, `sbsys_id` (the case reference),
     `cpr_number`, `created`, `case_worker_id`, `effort_step_id` (read as the staircase step
-    1-6) and `scaling_step`; `caseworkers` has `id`, `username` and `team_id`. The decision is
+    1-6), `scaling_step` and optionally `paying_municipality_id` (giving the events' municipality code); `caseworkers` has `id`, `username` and `team_id`. The decision is
     dated at the case's creation, the steps before it are dated backwards from there, and the
     last outcome assessment of a case equals its current staircase and scaling step.
     """
@@ -250,6 +262,24 @@ def generate_case_events(
     closing = every[closed]
     blocks.add("case_closed", closing, _office_hours(rng, closed_at[closed]), reason=reason[closed])
 
+    if jurisdiction == "DK":
+        # Immediate efforts (straksindsats, local rule: closed within 12 weeks), on a separate case of
+        # a few children. Drawn from their own stream so that the other events keep their draws.
+        extra_rng = np.random.default_rng([seed, 30])
+        immediate = every[extra_rng.random(n) < IMMEDIATE_EFFORT_SHARE]
+        size = len(immediate)
+        # Some come back for short help after their case closed (a return to services); the others any time.
+        after_closure = closed[immediate] & (extra_rng.random(size) < 0.6)
+        effort_start = _office_hours(extra_rng, np.where(
+            after_closure, closed_at[immediate] + extra_rng.uniform(20, 540, size),
+            extra_rng.uniform(notified[immediate] - 400, horizon - 1)))
+        effort_days = np.where(extra_rng.random(size) < 0.85, extra_rng.uniform(10, 84, size),
+                               extra_rng.uniform(85, 150, size))
+        blocks.add("immediate_effort_started", immediate, effort_start, case_suffix=IMMEDIATE_EFFORT_CASE_SUFFIX)
+        blocks.add("case_closed", immediate, _office_hours(extra_rng, effort_start + effort_days),
+                   case_suffix=IMMEDIATE_EFFORT_CASE_SUFFIX,
+                   reason=np.where(extra_rng.random(size) < 0.8, "goal_reached", "other"))
+
     if jurisdiction == "SE":
         # SoL: a decision not executed within 3 months is reported to IVO (quarterly).
         chance = rng.random(n)
@@ -270,7 +300,7 @@ def _assemble(
     rng: np.random.Generator,
 ) -> pa.Table:
     """Events up to the horizon with registration times, corrections, deletions and final ids."""
-    types, case_index, occurred, related, details = blocks.columns()
+    types, case_index, occurred, related, details, suffixes = blocks.columns()
     occurred = np.round(occurred * _SECONDS_PER_DAY) / _SECONDS_PER_DAY  # whole seconds, as case systems store
     size = len(types)
     late = rng.random(size) < 0.05
@@ -302,9 +332,10 @@ def _assemble(
         "id": event_ids(order),
         "type": types.take(pa.array(order)),
         "national_id": national_ids.take(case_rows),
-        "case_reference": pc.cast(cases["sbsys_id"], pa.string()).take(case_rows),
+        "case_reference": pc.binary_join_element_wise(
+            pc.cast(cases["sbsys_id"], pa.string()).take(case_rows), suffixes.take(pa.array(order)), ""),
         "jurisdiction": pa.array([jurisdiction] * len(order)),
-        "municipality_code": pa.array([MUNICIPALITY_CODES[jurisdiction]] * len(order)),
+        "municipality_code": _municipality_codes(cases, jurisdiction).take(case_rows),
         "caseworker": caseworkers["username"].take(worker_rows),
         "team": pc.cast(caseworkers["team_id"].take(worker_rows), pa.string()),
         "occurred_at": timestamps(occurred),
@@ -315,6 +346,18 @@ def _assemble(
         **{name: column.take(pa.array(order)) for name, column in details.items()},
     }
     return pa.table({field.name: columns[field.name] for field in EVENT_SCHEMA}, schema=EVENT_SCHEMA)
+
+
+def _municipality_codes(cases: pa.Table, jurisdiction: str) -> pa.Array:
+    """Each case's municipality code: the sample's kommunekode of its paying municipality (DK).
+
+    The sample numbers its OS2bos municipalities in the order of `catalogue.MUNICIPALITIES`.
+    """
+    if jurisdiction == "DK" and "paying_municipality_id" in cases.column_names:
+        codes = pa.array([code for code, _ in catalogue.MUNICIPALITIES])
+        positions = pc.subtract(pc.cast(cases["paying_municipality_id"], pa.int64()), 1)
+        return pc.fill_null(codes.take(positions.combine_chunks()), MUNICIPALITY_CODES[jurisdiction])
+    return pa.array([MUNICIPALITY_CODES[jurisdiction]] * cases.num_rows)
 
 
 def write_case_events(events: pa.Table, path: Path) -> None:
@@ -353,11 +396,12 @@ def read_os2bos_inputs(path: Path) -> tuple[pa.Table, pa.Table]:
     """`core_case` and `core_user` from an OS2bos SQLite file, in the form `generate_case_events` takes."""
     with sqlite3.connect(path) as connection:
         case_rows = connection.execute(
-            "SELECT id, sbsys_id, cpr_number, created, case_worker_id, effort_step_id, scaling_step FROM core_case"
+            "SELECT id, sbsys_id, cpr_number, created, case_worker_id, effort_step_id, scaling_step, "
+            "paying_municipality_id FROM core_case"
         ).fetchall()
         user_rows = connection.execute("SELECT id, username, team_id FROM core_user").fetchall()
     connection.close()
-    ids, references, cprs, created, workers, steps, scaling = zip(*case_rows) if case_rows else ((),) * 7
+    ids, references, cprs, created, workers, steps, scaling, municipalities = zip(*case_rows) if case_rows else ((),) * 8
     cases = pa.table({
         "id": pa.array(ids, pa.int64()),
         "sbsys_id": pa.array(references, pa.string()),
@@ -366,6 +410,7 @@ def read_os2bos_inputs(path: Path) -> tuple[pa.Table, pa.Table]:
         "case_worker_id": pa.array(workers, pa.int64()),
         "effort_step_id": pa.array(steps, pa.int64()),
         "scaling_step": pa.array(scaling, pa.int64()),
+        "paying_municipality_id": pa.array(municipalities, pa.int64()),
     })
     user_ids, usernames, teams = zip(*user_rows) if user_rows else ((),) * 3
     caseworkers = pa.table({
