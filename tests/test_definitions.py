@@ -40,7 +40,30 @@ def test_graph_has_job_schedule_and_checks() -> None:
     # dbt sources are wired to the dlt assets: the serving file descends from the raw payments.
     assert AssetKey(["os2bos", "core_payment"]) in _ancestors(graph, AssetKey(["serving_warehouse"]))
     check_names = {key.name for key in graph.asset_check_keys}
-    assert {"gx_raw_os2bos_core_payment", "gx_marts_fct_client_cost"} <= check_names
+    assert {"gx_raw_os2bos_core_payment", "gx_marts_fct_client_cost", "gx_marts_fct_ledger_reconciliation",
+            "gx_marts_dim_client", "gx_marts_agg_cost_per_client_leader"} <= check_names
+    # every mart's suite gates the serving file: its check is blocking and the mart is published
+    serving_parents = graph.get(AssetKey(["serving_warehouse"])).parent_keys
+    for key in graph.asset_check_keys:
+        if key.name.startswith("gx_marts_"):
+            assert key.asset_key in serving_parents, key
+            assert graph.get_check_spec(key).blocking, key
+
+
+def test_every_asset_has_the_nightly_freshness_policy() -> None:
+    from dagster._core.definitions.freshness import CronFreshnessPolicy  # the type FreshnessPolicy.cron returns
+
+    from orchestration.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    keys = graph.get_all_asset_keys()
+    policies = {key: graph.get(key).freshness_policy for key in keys}
+    assert all(isinstance(p, CronFreshnessPolicy) for p in policies.values()), [k for k, p in policies.items() if p is None]
+    policy = policies[AssetKey(["serving_warehouse"])]
+    # the nightly run starts 02:00 local; by 06:00 every asset must have materialised since 02:00
+    assert (policy.deadline_cron, policy.lower_bound_delta.total_seconds(), policy.timezone) == (
+        "0 6 * * *", 4 * 3600, "Europe/Copenhagen")
+    assert policies[AssetKey(["os2bos", "core_payment"])] == policy == policies[AssetKey(["marts", "fct_client_cost"])]
 
 
 def test_schedule_timezone_is_configurable() -> None:
