@@ -4,6 +4,7 @@
     python -m orchestration status             the serving version, its tables, kept versions, last runs
     python -m orchestration rollback [--to V]  serve the previous (or a named) published version again
     python -m orchestration validate           run the Great Expectations suites on the current files
+    python -m orchestration instance           render DAGSTER_HOME/dagster.yaml (SQLite, or PostgreSQL)
 
 Runs use the Dagster instance in DAGSTER_HOME, so they appear in the Dagster UI's history.
 """
@@ -11,22 +12,25 @@ Runs use the Dagster instance in DAGSTER_HOME, so they appear in the Dagster UI'
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 
 import duckdb
 from dagster import DagsterInstance, ExecuteInProcessResult, RunsFilter
 
+from orchestration.instance import get_instance, render_instance_config
 from orchestration.publish import list_versions, rollback
 from orchestration.resources import settings
 
 
+_INSTANCE: list[DagsterInstance] = []
+
+
 def _instance() -> DagsterInstance:
-    home = settings().home / "dagster"
-    home.mkdir(parents=True, exist_ok=True)
-    os.environ.setdefault("DAGSTER_HOME", str(home))
-    return DagsterInstance.get()
+    """The Dagster instance of DAGSTER_HOME (SQLite, or PostgreSQL in the production profile)."""
+    if not _INSTANCE:
+        _INSTANCE.append(get_instance(settings()))
+    return _INSTANCE[0]
 
 
 def _published(result: ExecuteInProcessResult) -> bool:
@@ -65,7 +69,7 @@ def refresh(job_name: str) -> int:
     return 1
 
 
-def status() -> int:
+def status(limit: int = 5) -> int:
     s = settings()
     versions = list_versions(s.serving_path)
     current = next((v for v in versions if v.is_current), None)
@@ -82,12 +86,28 @@ def status() -> int:
     print(f"kept versions ({len(versions)}, newest first; keep {s.keep_versions}):")
     for version in versions:
         print(f"  {'*' if version.is_current else ' '} {version.name}")
-    print("last runs:")
-    for run in _instance().get_runs(RunsFilter(), limit=5):
-        stats = _instance().get_run_stats(run.run_id)
+    instance = _instance()
+    print(f"last runs (Dagster instance {_storage_name(instance)}):")
+    runs = instance.get_runs(RunsFilter(), limit=limit)
+    if not runs:
+        print("  none yet")
+    for run in runs:
+        stats = instance.get_run_stats(run.run_id)
         started = time.strftime("%Y-%m-%d %H:%M", time.localtime(stats.start_time)) if stats.start_time else "-"
-        print(f"  {started}  {run.job_name:16} {run.status.value:10} {run.run_id}")
+        trigger = run.tags.get("dagster/schedule_name") or run.tags.get("dagster/sensor_name") or "manual"
+        print(f"  {started}  {run.job_name:16} {run.status.value:10} {trigger:24} {run.run_id}")
     return 0
+
+
+def _storage_name(instance: DagsterInstance) -> str:
+    """Where run history lives, without credentials: 'PostgreSQL db@host' or 'SQLite <folder>'."""
+    storage = type(instance.run_storage).__name__
+    if "Postgres" in storage:
+        from urllib.parse import urlsplit
+
+        url = urlsplit(settings().dagster_storage_url or "")
+        return f"PostgreSQL {url.path.lstrip('/')}@{url.hostname}:{url.port or 5432}"
+    return f"SQLite {settings().dagster_home}"
 
 
 def rollback_command(to: str | None) -> int:
@@ -109,7 +129,7 @@ def validate() -> int:
     for spec in SUITES:
         database = s.raw_path if spec.layer is Layer.RAW else s.build_path
         outcome = run_suite(
-            spec, database, s.duckdb_config(), quality_dir=s.home / "quality",
+            spec, database, s.duckdb_config(), quality_dir=s.home / "quality", today=s.run_date(),
             attach={"raw": s.raw_path} if spec.layer is Layer.BUILD else None,
         )
         verdict = "passed" if not outcome.failures else ("FAILED" if outcome.errors else "passed with warnings")
@@ -125,15 +145,22 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("refresh", help="run a job once and publish if every check passes")
     run.add_argument("--job", default="nightly_refresh", choices=["nightly_refresh", "finance_refresh"])
-    commands.add_parser("status", help="show the serving version, kept versions and last runs")
+    state = commands.add_parser("status", help="show the serving version, kept versions and last runs")
+    state.add_argument("--runs", type=int, default=5, help="how many recent runs to list (default 5)")
     back = commands.add_parser("rollback", help="serve an earlier published version again")
     back.add_argument("--to", help="version name (see status); default: the one before the current")
     commands.add_parser("validate", help="run the Great Expectations suites on the current raw and build files")
+    commands.add_parser("instance", help="render DAGSTER_HOME/dagster.yaml from the settings (run before the "
+                                         "webserver and daemon start)")
     args = parser.parse_args(argv)
     if args.command == "refresh":
         return refresh(args.job)
     if args.command == "status":
-        return status()
+        return status(args.runs)
+    if args.command == "instance":
+        path = render_instance_config(settings())
+        print(f"[instance] {path}: {'PostgreSQL' if settings().dagster_storage_url else 'SQLite'} storage")
+        return 0
     if args.command == "rollback":
         return rollback_command(args.to)
     return validate()

@@ -1,11 +1,17 @@
 """Dagster definitions: the nightly refresh of sources -> models -> checks -> serving file -> Superset."""
 
+from datetime import timedelta
+
 from dagster import (
     AssetSelection,
+    AssetsDefinition,
+    AssetSpec,
+    FreshnessPolicy,
     DefaultScheduleStatus,
     Definitions,
     ScheduleDefinition,
     define_asset_job,
+    apply_freshness_policy,
     in_process_executor,
 )
 from dagster_dbt import DbtCliResource
@@ -41,6 +47,32 @@ finance_refresh = define_asset_job(
     description="Load new finance files, rebuild what depends on them, validate, publish.",
 )
 
+
+def deadline_cron(nightly_cron: str, grace_hours: int) -> str:
+    """The cron of the freshness deadline: the nightly start + `grace_hours` (a daily "M H * * *" cron)."""
+    fields = nightly_cron.split()
+    if len(fields) != 5 or not fields[0].isdigit() or not fields[1].isdigit() or fields[2:] != ["*", "*", "*"]:
+        raise ValueError(f"freshness needs a daily cron 'M H * * *' for WAREHOUSE_NIGHTLY_CRON, not {nightly_cron!r}")
+    return f"{fields[0]} {(int(fields[1]) + grace_hours) % 24} * * *"
+
+
+# Every asset is fresh when materialised since the last nightly start, checked at start + grace hours
+# (02:00 → 06:00 local): a night that failed or did not run shows FAIL in the UI by the morning.
+# A finance load by the sensor during the day also counts as fresh.
+NIGHTLY_FRESHNESS = FreshnessPolicy.cron(
+    deadline_cron=deadline_cron(settings().nightly_cron, settings().freshness_grace_hours),
+    lower_bound_delta=timedelta(hours=settings().freshness_grace_hours),
+    timezone=settings().timezone,
+)
+
+
+def _fresh_nightly(assets: AssetsDefinition) -> AssetsDefinition:
+    def attach(spec: AssetSpec) -> AssetSpec:
+        return apply_freshness_policy(spec, NIGHTLY_FRESHNESS)
+
+    return assets.map_asset_specs(attach)
+
+
 nightly_schedule = ScheduleDefinition(
     name="nightly_refresh_schedule",
     job=nightly_refresh,
@@ -50,7 +82,8 @@ nightly_schedule = ScheduleDefinition(
 )
 
 defs = Definitions(
-    assets=[os2bos_raw, finance_raw, case_events_raw, warehouse_models, serving_warehouse, superset_dashboards],
+    assets=[_fresh_nightly(a) for a in (os2bos_raw, finance_raw, case_events_raw, warehouse_models,
+                                        serving_warehouse, superset_dashboards)],
     asset_checks=GX_CHECKS,
     jobs=[nightly_refresh, finance_refresh],
     schedules=[nightly_schedule],

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from ingestion.pseudonymise import PseudonymKey
 
@@ -14,6 +16,15 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 class ConfigurationError(RuntimeError):
     """The platform cannot run with the configuration it was given."""
+
+
+def _date(value: str | None) -> dt.date | None:
+    if not value or not value.strip():
+        return None
+    try:
+        return dt.date.fromisoformat(value.strip())
+    except ValueError as error:
+        raise ConfigurationError(f"WAREHOUSE_REFERENCE_DATE is not an ISO date (YYYY-MM-DD): {value!r}") from error
 
 
 def _flag(name: str, default: bool = False) -> bool:
@@ -44,6 +55,14 @@ class Settings:
     keep_versions: int
     writer_lock_timeout_seconds: float
     drop_stable_seconds: float
+    # "as of" day of the marts (dbt's reference_date); None: today in `timezone`
+    reference_date: dt.date | None = None
+    # Dagster instance storage (run history, schedules, sensors): None = SQLite files in DAGSTER_HOME;
+    # a postgresql:// URL = the production profile (docs/operations.md)
+    dagster_storage_url: str | None = None
+    dagster_home: Path | None = None
+    # freshness policy of every asset: materialised by nightly start + this many hours
+    freshness_grace_hours: int = 4
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -71,7 +90,15 @@ class Settings:
             keep_versions=int(env.get("WAREHOUSE_KEEP_VERSIONS", "7")),
             writer_lock_timeout_seconds=float(env.get("WAREHOUSE_WRITER_LOCK_TIMEOUT", "3600")),
             drop_stable_seconds=float(env.get("WAREHOUSE_DROP_STABLE_SECONDS", "30")),
+            reference_date=_date(env.get("WAREHOUSE_REFERENCE_DATE")),
+            dagster_storage_url=env.get("WAREHOUSE_DAGSTER_STORAGE_URL") or None,
+            dagster_home=Path(env.get("DAGSTER_HOME", home / "dagster")).resolve(),
+            freshness_grace_hours=int(env.get("WAREHOUSE_FRESHNESS_GRACE_HOURS", "4")),
         )
+
+    def run_date(self) -> dt.date:
+        """The day the quality checks judge dates against: the reference date, else today (local)."""
+        return self.reference_date or dt.datetime.now(ZoneInfo(self.timezone)).date()
 
     @property
     def writer_lock_path(self) -> Path:

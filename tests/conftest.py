@@ -46,7 +46,7 @@ class Warehouse:
         """Run the nightly job once, as `python -m orchestration refresh` does for users."""
         return subprocess.run(
             [sys.executable, "-m", "orchestration", "refresh"],
-            cwd=REPO_ROOT, env=self.env, capture_output=True, text=True, timeout=900,
+            cwd=REPO_ROOT, env=self.env, capture_output=True, text=True, timeout=1800,
         )
 
 

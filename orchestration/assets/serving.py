@@ -43,7 +43,11 @@ def serving_warehouse(context: AssetExecutionContext) -> MaterializeResult:
     key=AssetKey(["superset_dashboards"]),
     deps=[AssetKey(["serving_warehouse"])],
     group_name="serving",
-    description="Superset's datasets and dashboards re-imported and its chart cache cleared after a publish.",
+    description=(
+        "Superset after a publish: dataset metrics regenerated from the semantic layer, dashboards "
+        "re-imported, roles and row-level security re-applied, and its chart data cache cleared "
+        "(cached results are keyed on the query, not the data, so they would show the old file)."
+    ),
 )
 def superset_dashboards(context: AssetExecutionContext) -> MaterializeResult:
     set_up = os.environ.get("SUPERSET_METADATA_URI") or (settings().home / "superset" / "superset.db").exists()
@@ -57,4 +61,7 @@ def superset_dashboards(context: AssetExecutionContext) -> MaterializeResult:
     if result.returncode != 0:
         raise RuntimeError(f"Superset refresh failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
     context.log.info(result.stdout.strip())
-    return MaterializeResult(metadata={"refreshed": True})
+    cache_cleared = "chart data cache cleared" in result.stdout
+    if not cache_cleared:
+        raise RuntimeError(f"Superset's chart cache was not cleared:\n{result.stdout[-3000:]}")
+    return MaterializeResult(metadata={"refreshed": True, "cache_cleared": cache_cleared})
