@@ -14,6 +14,18 @@ export SUPERSET_ADMIN_USERNAME="${SUPERSET_ADMIN_USERNAME:-admin}"
 if [[ -z "${SUPERSET_ADMIN_PASSWORD:-}" ]]; then
   export SUPERSET_ADMIN_PASSWORD_FILE="${SUPERSET_ADMIN_PASSWORD_FILE:-$(demo_secret superset_admin_password)}"
 fi
+# Demo users besides the admin (see superset_config/access.py): a head of department, a leader of
+# one school district (row-level security) and an analyst (SQL Lab, read-only); random passwords.
+if [[ -z "${SUPERSET_ACCESS_FILE:-}" ]]; then
+  export SUPERSET_ACCESS_FILE="$WAREHOUSE_HOME/secrets/superset_access.yaml"
+  (umask 077; cat >"$SUPERSET_ACCESS_FILE" <<ACCESS
+users:
+  - {username: leader, role: leader, password_file: $(demo_secret superset_password_leader)}
+  - {username: leader_nord, role: leader, district: Nordby Nord, password_file: $(demo_secret superset_password_leader_nord)}
+  - {username: analyst, role: analyst, password_file: $(demo_secret superset_password_analyst)}
+ACCESS
+  )
+fi
 export WAREHOUSE_CASE_EVENTS_TOKEN_FILE="${WAREHOUSE_CASE_EVENTS_TOKEN_FILE:-$(demo_secret case_events_token)}"
 superset_port="${SUPERSET_PORT:-8088}"
 dagster_port="${DAGSTER_PORT:-3000}"
@@ -47,12 +59,23 @@ wait_for sample-case-events-api "http://127.0.0.1:$events_port/api/v1/events" 40
 
 superset_config/.venv/bin/python superset_config/manage.py setup
 
+# dbt docs (models, columns, tests, lineage) for analysts, generated from the build file.
+dbt_docs="$WAREHOUSE_HOME/dbt_docs"
+(cd dbt_project && WAREHOUSE_BUILD_PATH="$WAREHOUSE_HOME/warehouse/build.duckdb" \
+  WAREHOUSE_RAW_PATH="$WAREHOUSE_HOME/warehouse/raw.duckdb" WAREHOUSE_DUCKDB_TEMP_DIR="$WAREHOUSE_HOME/tmp/duckdb" \
+  DBT_LOG_PATH="$WAREHOUSE_HOME/log/dbt_docs" ../.venv/bin/dbt docs generate --profiles-dir . \
+  --target-path "$dbt_docs" --quiet) >"$WAREHOUSE_HOME/log/dbt-docs-generate.log" 2>&1 \
+  || echo "[up] dbt docs generate failed: see $WAREHOUSE_HOME/log/dbt-docs-generate.log" >&2
+
 start superset superset_config/.venv/bin/python superset_config/manage.py serve --host 127.0.0.1 --port "$superset_port"
+.venv/bin/python -m orchestration instance  # DAGSTER_HOME/dagster.yaml: SQLite, or PostgreSQL in production
 start dagster-webserver .venv/bin/dagster-webserver -m orchestration.definitions -h 127.0.0.1 -p "$dagster_port"
 start dagster-daemon .venv/bin/dagster-daemon run -m orchestration.definitions
 mkdir -p "$WAREHOUSE_HOME/quality/data_docs"
 start data-docs .venv/bin/python -m http.server --directory "$WAREHOUSE_HOME/quality/data_docs" \
   --bind 127.0.0.1 "${DATA_DOCS_PORT:-8089}"
+mkdir -p "$dbt_docs"
+start dbt-docs .venv/bin/python -m http.server --directory "$dbt_docs" --bind 127.0.0.1 "${DBT_DOCS_PORT:-8090}"
 wait_for superset "http://127.0.0.1:$superset_port/health" 200
 wait_for dagster-webserver "http://127.0.0.1:$dagster_port/server_info" 200
 
@@ -63,7 +86,9 @@ cat <<INFO
   Superset  : http://127.0.0.1:$superset_port   (dashboard "Cost per client")
               login: $SUPERSET_ADMIN_USERNAME / $password
   Dagster UI: http://127.0.0.1:$dagster_port    (job nightly_refresh, schedule 02:00 ${WAREHOUSE_TIMEZONE:-Europe/Copenhagen})
+              leaders and analysts: $SUPERSET_ACCESS_FILE (passwords in the files it names)
   Data Docs : http://127.0.0.1:${DATA_DOCS_PORT:-8089}    (Great Expectations results of every run)
+  dbt docs  : http://127.0.0.1:${DBT_DOCS_PORT:-8090}    (models, columns, tests, lineage; analysts: docs/analysts.md)
   Serving warehouse (read-only for analysts): $WAREHOUSE_HOME/warehouse/serving.duckdb
   Logs: $WAREHOUSE_HOME/log/   Stop everything: bash scripts/stop.sh
 

@@ -5,6 +5,8 @@ Run with Superset's own environment::
     superset_config/.venv/bin/python superset_config/manage.py setup
     superset_config/.venv/bin/python superset_config/manage.py serve --host 127.0.0.1 --port 8088
     superset_config/.venv/bin/python superset_config/manage.py import-dashboards
+    superset_config/.venv/bin/python superset_config/manage.py clear-cache
+    superset_config/.venv/bin/python superset_config/manage.py metrics
 
 Environment (see also superset_config.py):
 
@@ -13,6 +15,10 @@ Environment (see also superset_config.py):
 - ``SUPERSET_ADMIN_PASSWORD`` / ``SUPERSET_ADMIN_PASSWORD_FILE``: required by ``setup``
 - ``WAREHOUSE_HOME`` (default ``<repo>/var``)
 - ``WAREHOUSE_SERVING_PATH`` (default ``$WAREHOUSE_HOME/warehouse/serving.duckdb``)
+- ``SUPERSET_ACCESS_FILE``: users, roles and row-level security (see access.py); optional
+- ``WAREHOUSE_SEMANTIC_MANIFEST`` (default ``dbt_project/target/semantic_manifest.json``) and
+  ``WAREHOUSE_DBT_MANIFEST`` (default ``dbt_project/target/manifest.json``): the dbt semantic layer
+  the dataset metrics are generated from
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import io
+import json
 import os
 import subprocess
 import sys
@@ -33,10 +40,16 @@ from typing import Any
 import yaml
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import access  # noqa: E402  (this folder's modules, importable without Superset)
+import semantic_metrics  # noqa: E402
+
 ASSETS_DIR = HERE / "assets"
 CONFIG_PATH = HERE / "superset_config.py"
 VENV_BIN = Path(sys.executable).parent
 BUNDLE_ROOT = "warehouse_dashboards"
+DATABASE_NAME = "Warehouse (serving)"
 MIN_ADMIN_PASSWORD_LENGTH = 12
 
 
@@ -113,19 +126,96 @@ def substitute(value: Any, replacements: dict[str, str]) -> Any:
     return value
 
 
+def physical_columns(serving: Path, schema: str, table: str) -> list[tuple[str, str]]:
+    """(name, type) of a published table, read from the serving file (read-only)."""
+    import duckdb
+
+    if not serving.exists():
+        return []
+    config = {"enable_external_access": False}
+    with duckdb.connect(str(serving), read_only=True, config=config) as connection:
+        rows = connection.execute(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
+            [schema, table],
+        ).fetchall()
+    return [(str(name), str(data_type)) for name, data_type in rows]
+
+
+def documented_columns(dbt_manifest: dict[str, Any] | None, table: str) -> list[tuple[str, str]]:
+    """(name, type) from dbt's manifest: the fallback before the first publish."""
+    return [
+        (name, str(column.get("data_type") or "VARCHAR").upper())
+        for name, column in semantic_metrics.dbt_columns(dbt_manifest, table).items()
+    ]
+
+
+def load_dbt_manifest() -> dict[str, Any] | None:
+    path = semantic_metrics.dbt_manifest_path()
+    if not path.exists():
+        log(f"warning: {path} does not exist; dataset columns carry no descriptions")
+        return None
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def generated_datasets(config: ModuleType, database_uuid: str, bases: dict[str, dict[str, Any]]) -> tuple[
+    dict[str, dict[str, Any]], semantic_metrics.Translation
+]:
+    """Dataset documents (by relative path) for every semantic model with translatable metrics."""
+    try:
+        semantic_manifest = semantic_metrics.load_manifest()
+    except FileNotFoundError as exc:
+        fail(str(exc))
+    translation = semantic_metrics.translate(semantic_manifest)
+    dbt_manifest = load_dbt_manifest()
+    serving = serving_path(config)
+    documents: dict[str, dict[str, Any]] = {}
+    for dataset in translation.datasets:
+        key = f"{dataset.schema}.{dataset.table}"
+        physical = physical_columns(serving, dataset.schema, dataset.table) or documented_columns(
+            dbt_manifest, dataset.table
+        )
+        columns = semantic_metrics.column_entries(
+            physical,
+            semantic_metrics.dbt_columns(dbt_manifest, dataset.table),
+            semantic_metrics.dimension_labels(semantic_manifest, dataset.semantic_model),
+        )
+        try:
+            document = semantic_metrics.dataset_document(dataset, database_uuid, bases.pop(key, None), columns)
+        except ValueError as exc:
+            fail(str(exc))
+        documents[f"datasets/warehouse/{dataset.table}.yaml"] = document
+    for key, base in bases.items():  # hand-written datasets without semantic-layer metrics
+        if base.get("metrics"):
+            fail(f"{key}: metrics are typed by hand; define them in the dbt semantic layer instead")
+        documents[f"datasets/warehouse/{base['table_name']}.yaml"] = base
+    return documents, translation
+
+
 def render_bundle(config: ModuleType) -> bytes:
-    """Render assets/ into a Superset import zip (deterministic order and content)."""
+    """Render assets/ plus the generated datasets into a Superset import zip (deterministic)."""
     replacements = {
         "WAREHOUSE_SERVING_PATH": str(serving_path(config)),
         "SUPERSET_HOME": str(config.SUPERSET_HOME),
     }
+    documents: dict[str, dict[str, Any]] = {}
+    bases: dict[str, dict[str, Any]] = {}
+    for source in sorted(ASSETS_DIR.rglob("*.yaml")):
+        document = substitute(yaml.safe_load(source.read_text(encoding="utf-8")), replacements)
+        relative = source.relative_to(ASSETS_DIR).as_posix()
+        if relative.startswith("datasets/"):
+            bases[f"{document['schema']}.{document['table_name']}"] = document
+        else:
+            documents[relative] = document
+    database_uuid = str(documents["databases/warehouse.yaml"]["uuid"])
+    datasets, _ = generated_datasets(config, database_uuid, bases)
+    documents.update(datasets)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
-        for source in sorted(ASSETS_DIR.rglob("*.yaml")):
-            document = substitute(yaml.safe_load(source.read_text(encoding="utf-8")), replacements)
-            name = f"{BUNDLE_ROOT}/{source.relative_to(ASSETS_DIR).as_posix()}"
-            info = zipfile.ZipInfo(name, date_time=(2025, 1, 1, 0, 0, 0))
-            bundle.writestr(info, yaml.safe_dump(document, sort_keys=False, allow_unicode=True))
+        for relative in sorted(documents):
+            info = zipfile.ZipInfo(f"{BUNDLE_ROOT}/{relative}", date_time=(2025, 1, 1, 0, 0, 0))
+            text = yaml.safe_dump(documents[relative], sort_keys=False, allow_unicode=True)
+            bundle.writestr(info, text)
     return buffer.getvalue()
 
 
@@ -191,7 +281,6 @@ def import_bundle(app: Any, bundle_path: Path, username: str) -> None:
     from superset.commands.exceptions import CommandInvalidError
     from superset.commands.importers.v1.assets import ImportAssetsCommand
     from superset.commands.importers.v1.utils import get_contents_from_bundle
-    from superset.extensions import cache_manager
     from superset.utils.core import override_user
 
     with app.app_context():
@@ -208,8 +297,32 @@ def import_bundle(app: Any, bundle_path: Path, username: str) -> None:
             except CommandInvalidError as exc:
                 fail(f"dashboard bundle is invalid: {exc.normalized_messages()}")
             command.run()
-        # The serving file may have been replaced: drop cached chart data.
+
+
+def clear_caches(app: Any) -> None:
+    """Drop cached chart data and query results: the serving file may have been replaced.
+
+    The data cache (chart data, filter values) is keyed on the query, not on the data, so a
+    new publish must clear it. With Redis only this instance's keys (its key prefix) go.
+    """
+    from superset.extensions import cache_manager
+
+    with app.app_context():
         cache_manager.data_cache.clear()
+        cache_manager.cache.clear()  # metadata cache: dataset columns, table lists
+    log("chart data cache cleared")
+
+
+def sync_access(app: Any) -> None:
+    try:
+        config = access.load(access.access_file())
+    except access.AccessConfigError as exc:
+        fail(str(exc))
+    with app.app_context():
+        try:
+            access.sync(config, DATABASE_NAME, log)
+        except access.AccessConfigError as exc:
+            fail(str(exc))
 
 
 # ---------------------------------------------------------------- commands
@@ -218,6 +331,10 @@ def import_bundle(app: Any, bundle_path: Path, username: str) -> None:
 def cmd_setup(_: argparse.Namespace) -> None:
     config = load_config()
     username, password = admin_username(), admin_password(config)
+    try:
+        access.load(access.access_file())  # refuse a bad access file before changing anything
+    except access.AccessConfigError as exc:
+        fail(str(exc))
     started = time.monotonic()
     config.SUPERSET_HOME.mkdir(parents=True, exist_ok=True)
     (config.SUPERSET_HOME / "duckdb_tmp").mkdir(exist_ok=True)
@@ -229,6 +346,8 @@ def cmd_setup(_: argparse.Namespace) -> None:
     log(f"ensuring admin user {username!r}...")
     ensure_admin(app, username, password)
     do_import(config, app, username)
+    sync_access(app)
+    clear_caches(app)
     log(f"setup done in {time.monotonic() - started:.0f}s")
 
 
@@ -243,9 +362,34 @@ def do_import(config: ModuleType, app: Any, username: str) -> None:
 
 
 def cmd_import_dashboards(_: argparse.Namespace) -> None:
+    """After a publish: regenerate metrics, re-import, re-apply access, clear cached chart data."""
     config = load_config()
     (config.SUPERSET_HOME / "duckdb_tmp").mkdir(parents=True, exist_ok=True)
-    do_import(config, create_app(), admin_username())
+    app = create_app()
+    try:
+        do_import(config, app, admin_username())
+        sync_access(app)
+    finally:
+        clear_caches(app)  # even if the import failed: never serve the previous file's numbers
+
+
+def cmd_clear_cache(_: argparse.Namespace) -> None:
+    load_config()
+    clear_caches(create_app())
+
+
+def cmd_metrics(args: argparse.Namespace) -> None:
+    """Print the generated metrics (Markdown, or JSON with --json) without touching Superset."""
+    translation = semantic_metrics.translate(semantic_metrics.load_manifest())
+    if args.json:
+        print(json.dumps({
+            "metrics": [
+                {"dataset": f"{d.schema}.{d.table}", **m.superset()} for d in translation.datasets for m in d.metrics
+            ],
+            "skipped": [vars(item) for item in translation.skipped],
+        }, indent=2))
+    else:
+        print(semantic_metrics.render_markdown(translation), end="")
 
 
 def cmd_render_bundle(args: argparse.Namespace) -> None:
@@ -279,7 +423,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("setup", help="upgrade the metadata DB, ensure the admin, import dashboards")
-    commands.add_parser("import-dashboards", help="(re)import the dashboard bundle")
+    commands.add_parser(
+        "import-dashboards", help="after a publish: regenerate metrics, re-import, apply access, clear caches"
+    )
+    commands.add_parser("clear-cache", help="drop cached chart data")
+    metrics = commands.add_parser("metrics", help="print the metrics generated from the semantic layer")
+    metrics.add_argument("--json", action="store_true")
     render = commands.add_parser("render-bundle", help="write the rendered import zip")
     render.add_argument("--output", required=True)
     serve = commands.add_parser("serve", help="serve Superset with gunicorn (foreground)")
@@ -294,6 +443,8 @@ HANDLERS = {
     "setup": cmd_setup,
     "import-dashboards": cmd_import_dashboards,
     "render-bundle": cmd_render_bundle,
+    "clear-cache": cmd_clear_cache,
+    "metrics": cmd_metrics,
     "serve": cmd_serve,
 }
 

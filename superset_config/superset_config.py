@@ -7,7 +7,11 @@ Environment variables:
 - ``SUPERSET_SECRET_KEY`` or ``SUPERSET_SECRET_KEY_FILE`` (required; >= 32 characters)
 - ``WAREHOUSE_HOME`` (default ``<repo>/var``)
 - ``SUPERSET_METADATA_URI`` (default ``sqlite:///$WAREHOUSE_HOME/superset/superset.db``)
-- ``SUPERSET_CACHE_REDIS_URL`` (optional; default is a filesystem cache)
+- ``SUPERSET_CACHE_REDIS_URL`` (optional, the production profile: e.g. ``redis://127.0.0.1:6379/0``;
+  default is a filesystem cache under ``SUPERSET_CACHE_DIR``, default ``$WAREHOUSE_HOME/superset/cache``)
+- ``SUPERSET_CACHE_KEY_PREFIX`` (default ``superset``): keeps several instances apart in one Redis
+- ``SUPERSET_DATA_CACHE_TIMEOUT`` (seconds, default 86400): chart data is also cleared after every
+  publish (``manage.py import-dashboards``), so this is only the upper bound
 - ``SUPERSET_LOG_LEVEL`` (default ``WARNING``)
 """
 
@@ -80,28 +84,30 @@ def cache_config(name: str, timeout: int) -> dict[str, Any]:
         return {
             "CACHE_TYPE": "RedisCache",
             "CACHE_REDIS_URL": redis_url,
-            "CACHE_KEY_PREFIX": f"superset_{name}_",
+            "CACHE_KEY_PREFIX": f"{CACHE_KEY_PREFIX}_{name}_",
             "CACHE_DEFAULT_TIMEOUT": timeout,
         }
     return {
         "CACHE_TYPE": "FileSystemCache",
-        "CACHE_DIR": str(SUPERSET_HOME / "cache" / name),
+        "CACHE_DIR": str(CACHE_DIR / name),
         "CACHE_DEFAULT_TIMEOUT": timeout,
         "CACHE_THRESHOLD": 5000,
     }
 
 
 SECRET_KEY = load_secret_key()
+CACHE_DIR = Path(os.environ.get("SUPERSET_CACHE_DIR") or SUPERSET_HOME / "cache")
+CACHE_KEY_PREFIX = os.environ.get("SUPERSET_CACHE_KEY_PREFIX") or "superset"
 
 SQLALCHEMY_DATABASE_URI = os.environ.get(
     "SUPERSET_METADATA_URI", f"sqlite:///{SUPERSET_HOME / 'superset.db'}"
 )
 DATA_DIR = str(SUPERSET_HOME)
 
-# Caches. Chart data is cleared by `manage.py import-dashboards` after each publish and
-# expires after an hour in any case.
+# Caches. Chart data is keyed on the query, not on the data: `manage.py import-dashboards`, which
+# the pipeline runs after every publish, clears it (see README.md, "Fresh after publish").
 CACHE_CONFIG = cache_config("metadata", timeout=24 * 3600)
-DATA_CACHE_CONFIG = cache_config("data", timeout=3600)
+DATA_CACHE_CONFIG = cache_config("data", timeout=int(os.environ.get("SUPERSET_DATA_CACHE_TIMEOUT", 24 * 3600)))
 FILTER_STATE_CACHE_CONFIG = {
     **cache_config("filter_state", timeout=90 * 24 * 3600),
     "REFRESH_TIMEOUT_ON_RETRIEVAL": True,

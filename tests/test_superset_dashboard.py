@@ -1,133 +1,57 @@
-"""End-to-end test of the "Cost per client" Superset dashboard on the published serving file.
+"""End-to-end tests of Superset on the published serving file: the "Cost per client" dashboard in
+a browser as a leader, and what each role (leader, district leader, analyst) may and may not do.
 
-Needs the session fixture `published_warehouse` (tests/conftest.py): an object with `home`
-(WAREHOUSE_HOME) and `serving_path` after the full pipeline ran. Superset runs in its own
+Needs the session fixture `published_warehouse` (tests/conftest.py); the Superset server is the
+session fixture `superset_server` from tests/superset_helpers.py. Superset runs in its own
 environment (superset_config/.venv) and is driven through subprocesses, HTTP and Chromium.
 """
 
 from __future__ import annotations
 
 import re
+import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
+import duckdb
 import pytest
-import requests
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from tests.superset_helpers import (
+    CHART_ERROR_SELECTOR,
+    CHARTS_SETTLED_JS,
     DASHBOARD_SLUG,
+    LEADER_DISTRICT,
+    MANAGE_PY,
     REPO_ROOT,
+    SUPERSET_PYTHON,
     SupersetServer,
+    api_session,
+    chart_data,
+    dataset_ids,
     latest_year_cost_per_client,
-    running_superset,
+    log_in,
+    run_manage,
+    run_sql,
+    superset_env,
+    warehouse_database_id,
 )
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+pytest_plugins = ["tests.superset_helpers"]
+
 SCREENSHOT = REPO_ROOT / "docs" / "screenshots" / "cost_per_client.png"
 DASHBOARD_TITLE = "Cost per client"
-EXPECTED_CHARTS = 5
+EXPECTED_CHARTS = 9
 CHART_TIMEOUT_MS = 120_000
-
-# A chart is done when it shows a visualisation or an error, and no loading indicator.
-CHARTS_SETTLED_JS = """
-(expected) => {
-  const charts = [...document.querySelectorAll('[data-test="chart-grid-component"]')];
-  if (charts.length < expected) return false;
-  return charts.every((chart) => {
-    if (chart.querySelector('.loading, [data-test="loading-indicator"], [aria-label="Loading"]')) {
-      return false;
-    }
-    return chart.querySelector(
-      'canvas, svg, table, .header-line, [role="alert"], .ant-alert, .ant-empty'
-    ) !== null;
-  });
-}
-"""
-CHART_ERROR_SELECTOR = (
-    '[role="alert"], .ant-alert-error, [data-test="error-tooltip"], .ant-empty'
-)
-
-
-@pytest.fixture(scope="session")
-def superset_server(
-    published_warehouse: Any, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[SupersetServer]:
-    """Superset set up for the published warehouse, served on a free port for the session."""
-    work_dir = tmp_path_factory.mktemp("superset")
-    with running_superset(
-        Path(published_warehouse.home), Path(published_warehouse.serving_path), work_dir
-    ) as server:
-        yield server
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-def log_in(page: Page, server: SupersetServer) -> None:
-    page.goto(f"{server.base_url}/login/")
-    page.fill("input#username", server.username)
-    page.fill("input#password", server.password)
-    page.click("button[type=submit]")
-    page.wait_for_url(lambda url: "/login" not in url, timeout=60_000)
-
-
-def api_session(server: SupersetServer) -> requests.Session:
-    """A requests session logged in to Superset's API, with a CSRF token."""
-    session = requests.Session()
-    response = session.post(
-        f"{server.base_url}/api/v1/security/login",
-        json={"username": server.username, "password": server.password, "provider": "db"},
-        timeout=30,
-    )
-    response.raise_for_status()
-    session.headers["Authorization"] = f"Bearer {response.json()['access_token']}"
-    csrf = session.get(f"{server.base_url}/api/v1/security/csrf_token/", timeout=30)
-    csrf.raise_for_status()
-    session.headers["X-CSRFToken"] = csrf.json()["result"]
-    session.headers["Referer"] = server.base_url
-    return session
-
-
-def warehouse_database(session: requests.Session, server: SupersetServer) -> dict[str, Any]:
-    response = session.get(f"{server.base_url}/api/v1/database/", timeout=30)
-    response.raise_for_status()
-    databases = {db["database_name"]: db for db in response.json()["result"]}
-    assert "Warehouse (serving)" in databases, f"registered databases: {sorted(databases)}"
-    return databases["Warehouse (serving)"]
-
-
-def run_sql(session: requests.Session, server: SupersetServer, database_id: int, sql: str) -> requests.Response:
-    return session.post(
-        f"{server.base_url}/api/v1/sqllab/execute/",
-        json={"database_id": database_id, "sql": sql, "runAsync": False, "schema": "marts"},
-        timeout=60,
-    )
 
 
 def test_cost_per_client_dashboard(superset_server: SupersetServer, browser: Browser) -> None:
     started = time.monotonic()
     latest_year, expected = latest_year_cost_per_client(superset_server.serving_path)
-    context = browser.new_context(viewport={"width": 1600, "height": 1500})
+    context = browser.new_context(viewport={"width": 1600, "height": 2200})
     try:
         page = context.new_page()
-        log_in(page, superset_server)
+        log_in(page, superset_server, "leader")  # a head of department: dashboards only
         page.goto(f"{superset_server.base_url}/superset/dashboard/{DASHBOARD_SLUG}/")
         page.wait_for_selector('[data-test="dashboard-header-container"], .dashboard-header')
         assert DASHBOARD_TITLE in page.title() or page.get_by_text(DASHBOARD_TITLE).count() > 0
@@ -161,29 +85,192 @@ def test_cost_per_client_dashboard(superset_server: SupersetServer, browser: Bro
     print(f"\n[superset] dashboard test took {time.monotonic() - started:.1f}s; headline {shown_text}")
 
 
-def test_sql_lab_cannot_read_server_files(superset_server: SupersetServer) -> None:
+SQL_EDITOR_SELECTOR = '[data-test="sql-editor-tabs"], #ace-editor, .ace_editor'
+
+
+def test_sql_lab_in_the_browser_for_analysts_only(superset_server: SupersetServer, browser: Browser) -> None:
+    seen: dict[str, bool] = {}
+    for role in ("analyst", "leader"):
+        context = browser.new_context(viewport={"width": 1400, "height": 900})
+        try:
+            page = context.new_page()
+            log_in(page, superset_server, role)
+            page.goto(f"{superset_server.base_url}/sqllab/")
+            try:
+                page.wait_for_selector(SQL_EDITOR_SELECTOR, timeout=30_000 if role == "analyst" else 8_000)
+                seen[role] = True
+            except Exception:  # noqa: BLE001 (playwright's TimeoutError: no editor)
+                seen[role] = False
+        finally:
+            context.close()
+    assert seen == {"analyst": True, "leader": False}
+
+
+def test_database_is_read_only_with_external_access_disabled(superset_server: SupersetServer) -> None:
     session = api_session(superset_server)
-    database = warehouse_database(session, superset_server)
-    details = session.get(f"{superset_server.base_url}/api/v1/database/{database['id']}", timeout=30)
+    database_id = warehouse_database_id(superset_server)
+    details = session.get(f"{superset_server.base_url}/api/v1/database/{database_id}", timeout=30)
     details.raise_for_status()
     settings = details.json()["result"]
     assert settings["expose_in_sqllab"] is True
     assert settings["allow_dml"] is False
     assert settings["allow_file_upload"] is False
 
-    # The connection works for the serving file ...
-    allowed = run_sql(session, superset_server, database["id"], "SELECT COUNT(*) AS n FROM marts.fct_client_cost")
-    assert allowed.status_code == 200, allowed.text
-    assert allowed.json()["data"][0]["n"] > 0
 
-    # ... but not for anything else on the server's file system.
-    for sql in (
-        "SELECT * FROM read_csv('/etc/passwd')",
-        "SELECT * FROM read_text('/etc/passwd')",
-        "ATTACH '/etc/passwd' AS other",
-        "SET enable_external_access = true",
-    ):
-        response = run_sql(session, superset_server, database["id"], sql)
+FORBIDDEN_SQL = (
+    "SELECT * FROM read_csv('/etc/passwd')",
+    "SELECT * FROM read_text('/etc/passwd')",
+    "SELECT * FROM glob('/etc/*')",
+    "ATTACH '/etc/passwd' AS other",
+    "ATTACH ':memory:' AS scratch",
+    "INSTALL httpfs",
+    "LOAD httpfs",
+    "SET enable_external_access = true",
+    "COPY marts.dim_client TO '{leak}'",
+    "CREATE TABLE marts.scratch AS SELECT 1 AS x",
+    "INSERT INTO marts.dim_team (team_id) VALUES (999999)",
+    "DROP TABLE marts.dim_team",
+)
+
+
+def test_analyst_queries_marts_read_only(superset_server: SupersetServer, tmp_path_factory: pytest.TempPathFactory) -> None:
+    session = api_session(superset_server, "analyst")
+    database_id = warehouse_database_id(superset_server)
+    allowed = run_sql(session, superset_server, database_id, "SELECT COUNT(*) AS n FROM marts.fct_client_cost")
+    assert allowed.status_code == 200, allowed.text
+    with duckdb.connect(str(superset_server.serving_path), read_only=True) as connection:
+        expected = connection.sql("SELECT COUNT(*) FROM marts.fct_client_cost").fetchone()[0]
+        teams = connection.sql("SELECT COUNT(*) FROM marts.dim_team").fetchone()[0]
+    assert allowed.json()["data"][0]["n"] == expected > 0
+
+    leak = tmp_path_factory.mktemp("leak") / "clients.csv"
+    for sql in FORBIDDEN_SQL:
+        response = run_sql(session, superset_server, database_id, sql.format(leak=leak))
         body = response.json()
         assert response.status_code != 200 and "data" not in body, f"{sql}: {response.text[:300]}"
         assert "root:" not in response.text
+    assert not leak.exists()
+    with duckdb.connect(str(superset_server.serving_path), read_only=True) as connection:
+        assert connection.sql("SELECT COUNT(*) FROM marts.dim_team").fetchone()[0] == teams
+        assert connection.sql(
+            "SELECT COUNT(*) FROM information_schema.tables WHERE table_name = 'scratch'"
+        ).fetchone()[0] == 0
+
+
+@pytest.mark.parametrize("role", ["leader", "district_leader"])
+def test_leader_has_no_sql_lab_and_no_row_level_export(superset_server: SupersetServer, role: str) -> None:
+    database_id = warehouse_database_id(superset_server)
+    dataset_id = dataset_ids(superset_server)["marts.fct_client_cost"]
+    leader = api_session(superset_server, role)
+    analyst = api_session(superset_server, "analyst")
+
+    refused = run_sql(leader, superset_server, database_id, "SELECT 1 AS one")
+    assert refused.status_code in (401, 403), refused.text[:300]
+    assert run_sql(analyst, superset_server, database_id, "SELECT 1 AS one").status_code == 200
+
+    rows = {"client": "client_id", "month": "cost_month"}
+    for result_format in ("csv", "xlsx"):
+        export = chart_data(leader, superset_server, dataset_id, ["total_cost"], rows, result_format)
+        assert export.status_code == 403, f"{result_format}: {export.status_code} {export.text[:200]}"
+    # The same export is allowed to an analyst: the refusal above is the role, not the request.
+    assert chart_data(analyst, superset_server, dataset_id, ["total_cost"], rows, "csv").status_code == 200
+
+    samples = leader.post(
+        f"{superset_server.base_url}/datasource/samples",
+        params={"datasource_id": dataset_id, "datasource_type": "table"},
+        json={},
+        timeout=60,
+    )
+    assert samples.status_code in (401, 403), samples.text[:300]
+    # Aggregated chart data (what the dashboards show) is allowed.
+    shown = chart_data(leader, superset_server, dataset_id, ["total_cost"], {"year": "year(cost_month)"})
+    assert shown.status_code == 200, shown.text[:300]
+
+
+def _by_district(server: SupersetServer, role: str, table: str, metric: str, district_sql: str) -> dict[str, float]:
+    dataset_id = dataset_ids(server)[table]
+    response = chart_data(api_session(server, role), server, dataset_id, [metric], {"district": district_sql})
+    assert response.status_code == 200, response.text[:500]
+    return {row["district"]: float(row[metric]) for row in response.json()["result"][0]["data"]}
+
+
+def test_district_leader_sees_only_own_district(superset_server: SupersetServer) -> None:
+    with duckdb.connect(str(superset_server.serving_path), read_only=True) as connection:
+        cost = dict(connection.sql(
+            "SELECT school_district_name, SUM(cost_dkk)::DOUBLE FROM marts.fct_client_cost GROUP BY 1"
+        ).fetchall())
+        placements = dict(connection.sql(
+            "SELECT c.school_district_name, COUNT(p.placement_id)::DOUBLE FROM marts.fct_placements p "
+            "JOIN marts.dim_client c USING (client_id) GROUP BY 1"
+        ).fetchall())
+    assert len(cost) > 1 and LEADER_DISTRICT in cost
+
+    # A dataset with the district column: only the own district, with the warehouse's figure.
+    own = _by_district(superset_server, "district_leader", "marts.fct_client_cost", "total_cost", "school_district_name")
+    assert set(own) == {LEADER_DISTRICT}
+    assert own[LEADER_DISTRICT] == pytest.approx(cost[LEADER_DISTRICT], abs=0.01)
+    everyone = _by_district(superset_server, "leader", "marts.fct_client_cost", "total_cost", "school_district_name")
+    assert everyone == pytest.approx(cost, abs=0.01)
+
+    # A dataset with client_id only: restricted through dim_client (Superset refuses sub-queries in
+    # ad-hoc SQL, so compare the district leader's total with the warehouse's figure).
+    own = _by_district(superset_server, "district_leader", "marts.fct_placements", "placements_started", "'own'")
+    assert own == {"own": placements[LEADER_DISTRICT]}
+    assert placements[LEADER_DISTRICT] < sum(placements.values())
+
+    # Organisation-wide figures without a district (the budget): nothing for a district leader.
+    assert _by_district(superset_server, "district_leader", "marts.fct_budget", "budget", "'all'") == {}
+    assert _by_district(superset_server, "leader", "marts.fct_budget", "budget", "'all'") != {}
+
+    # The values a native filter offers come from the same API: only the own district.
+    values = _by_district(superset_server, "district_leader", "marts.fct_client_cost", "clients",
+                          "school_district_name")
+    assert list(values) == [LEADER_DISTRICT]
+
+
+def test_chart_cache_is_cleared_after_publish(superset_server: SupersetServer, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The pipeline's superset_dashboards asset runs `manage.py import-dashboards` after a publish."""
+    session = api_session(superset_server, "leader")
+    dataset_id = dataset_ids(superset_server)["marts.fct_client_cost"]
+    grouping = {"year": "year(cost_month)", "category": "intervention_category"}
+
+    def is_cached() -> bool:
+        response = chart_data(session, superset_server, dataset_id, ["cost_per_client"], grouping)
+        assert response.status_code == 200, response.text[:300]
+        return bool(response.json()["result"][0]["is_cached"])
+
+    is_cached()
+    assert is_cached() is True
+    log = tmp_path_factory.mktemp("publish") / "import.log"
+    run_manage(["import-dashboards"], superset_server.env, log)
+    assert "chart data cache cleared" in log.read_text()
+    assert is_cached() is False
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("SUPERSET_SECRET_KEY", "CHANGE_ME_TO_A_COMPLEX_RANDOM_SECRET", "published default"),
+        ("SUPERSET_SECRET_KEY", "too-short", "shorter than"),
+    ],
+)
+def test_setup_refuses_an_unsafe_secret_key(tmp_path: Path, variable: str, value: str, message: str) -> None:
+    env = superset_env(tmp_path, tmp_path / "serving.duckdb", tmp_path / "secrets")
+    env.pop("SUPERSET_SECRET_KEY_FILE")
+    env[variable] = value
+    result = subprocess.run([str(SUPERSET_PYTHON), str(MANAGE_PY), "setup"], env=env, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert not (tmp_path / "secrets" / "superset.db").exists()
+
+
+def test_setup_refuses_passwords_in_the_access_file(tmp_path: Path) -> None:
+    access_file = tmp_path / "access.yaml"
+    access_file.write_text("users:\n  - {username: leader, role: leader, password: admin}\n")
+    env = superset_env(tmp_path, tmp_path / "serving.duckdb", tmp_path / "secrets", access_file)
+    result = subprocess.run([str(SUPERSET_PYTHON), str(MANAGE_PY), "setup"], env=env, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode != 0
+    assert "password_file or password_env" in result.stderr
+    assert not (tmp_path / "secrets" / "superset.db").exists()
