@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import pytest
 
 from tests.conftest import Warehouse
 from tests.superset_helpers import (

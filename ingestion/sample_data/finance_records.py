@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ingestion.sample_data import catalogue
-from ingestion.sample_data.arrays import money, month_index, month_start, to_dates, years
+from ingestion.sample_data.arrays import money, month_index, month_start, years
 from ingestion.sample_data.reference_tables import ALL_SERVICES
 
 

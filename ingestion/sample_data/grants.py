@@ -63,7 +63,7 @@ def generate_grants(
     open_ended = (rng.random(n) < 0.35) & ~one_time
     end = np.where(one_time, start, start + duration - 1)
     recipient_type = _service_attribute(grant_service, "recipient_type")
-    company, person, internal = recipient_type == "COMPANY", recipient_type == "PERSON", recipient_type == "INTERNAL"
+    company, internal = recipient_type == "COMPANY", recipient_type == "INTERNAL"
     status = np.where(rng.random(n) < 0.03, "DRAFT", "GRANTED")
 
     provider = np.where(company, rng.integers(1, len(catalogue.PROVIDERS) + 1, n), 0)
