@@ -2,11 +2,13 @@
 
     .venv/bin/python -m expectations.docs marts --write  # rewrite the mart sections in place
     .venv/bin/python -m expectations.docs marts          # print them
-    .venv/bin/python -m expectations.docs raw            # print the raw-layer sections
+    .venv/bin/python -m expectations.docs raw --write    # rewrite each raw-layer section in place
+    .venv/bin/python -m expectations.docs raw            # print them
 """
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -70,13 +72,31 @@ def write_mart_sections(markdown: str, doc: Path = DATA_QUALITY_DOC) -> None:
     doc.write_text(text[:body_start] + "\n" + markdown + "\n\n" + text[end:], encoding="utf-8")
 
 
+def write_raw_sections(suites: tuple[SuiteSpec, ...], doc: Path = DATA_QUALITY_DOC) -> None:
+    """Replace each raw suite's section (from its `####` header to the next header) in ``doc``."""
+    text = doc.read_text(encoding="utf-8")
+    for spec in suites:
+        markdown = suite_markdown(spec).strip("\n")
+        header = markdown.splitlines()[0]
+        if header not in text:
+            raise SystemExit(f"{doc} has no section {header!r}: add it where the suite belongs, then rerun")
+        start = text.index(header)
+        following = re.compile(r"\n(?=#{2,4} )").search(text, start + len(header))
+        end = following.start() if following else len(text)
+        text = text[:start] + markdown + text[start + len(text[start:end].rstrip("\n")):]
+    doc.write_text(text, encoding="utf-8")
+
+
 def main(argv: list[str]) -> int:
     from expectations.suites import MART_SUITES, RAW_SUITES
 
     suites = RAW_SUITES if argv[:1] == ["raw"] else MART_SUITES
     markdown = "\n".join(suite_markdown(spec) for spec in suites)
-    if "--write" in argv and suites is MART_SUITES:
-        write_mart_sections(markdown)
+    if "--write" in argv:
+        if suites is MART_SUITES:
+            write_mart_sections(markdown)
+        else:
+            write_raw_sections(suites)
         print(f"wrote {len(suites)} suites to {DATA_QUALITY_DOC}")
     else:
         print(markdown)

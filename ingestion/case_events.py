@@ -162,24 +162,35 @@ def case_events_source(
         ),
     ) -> Iterator[list[dict[str, Any]]]:
         key = key_loader()
-        client = RESTClient(
-            base_url=base_url,
-            auth=BearerTokenAuth(token()),
-            paginator=JSONLinkPaginator(next_url_path="next"),
-            data_selector="data",
-            session=_session(http),
-        )
-        pages = client.paginate(
-            EVENTS_PATH,
-            params={"updated_since": updated_at.start_value, "limit": page_size},
-            hooks={"response": [_raise_for_status]},
-        )
-        try:
-            for page in pages:
-                yield [pseudonymise_event(event, key) for event in page]
-        except requests.JSONDecodeError as error:
-            raise CaseEventsApiError(
-                f"a page from {EVENTS_PATH} is not valid JSON (truncated?); the run fails and the cursor stays"
-            ) from error
+        for page in event_pages(base_url, token(), updated_at.start_value, page_size=page_size, http=http):
+            yield [pseudonymise_event(event, key) for event in page]
 
     return events
+
+
+def event_pages(
+    base_url: str, token: str, updated_since: str, *, page_size: int = 500, http: HttpSettings | None = None,
+) -> Iterator[list[dict[str, Any]]]:
+    """The API's events as delivered (national ids included), page by page from `updated_since`.
+
+    Only for code that pseudonymises before anything is stored: the loader above, and the key
+    rotation (ingestion/key_rotation.py), which reads the national ids to pair old and new pseudonyms.
+    """
+    client = RESTClient(
+        base_url=base_url,
+        auth=BearerTokenAuth(token),
+        paginator=JSONLinkPaginator(next_url_path="next"),
+        data_selector="data",
+        session=_session(http),
+    )
+    pages = client.paginate(
+        EVENTS_PATH,
+        params={"updated_since": updated_since, "limit": page_size},
+        hooks={"response": [_raise_for_status]},
+    )
+    try:
+        yield from pages
+    except requests.JSONDecodeError as error:
+        raise CaseEventsApiError(
+            f"a page from {EVENTS_PATH} is not valid JSON (truncated?); the run fails and the cursor stays"
+        ) from error

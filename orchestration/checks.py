@@ -33,11 +33,6 @@ CHECKED_SUITES: tuple[SuiteSpec, ...] = tuple(spec for spec in SUITES if _in_the
 CHECKED_ASSETS: dict[str, AssetKey] = {spec.name: AssetKey(asset_key_path(spec)) for spec in CHECKED_SUITES}
 
 
-def quality_dir():
-    """<WAREHOUSE_HOME>/quality: the GX context (gx/), Data Docs (data_docs/) and volume history."""
-    return settings().home / "quality"
-
-
 def _run_id(context: AssetCheckExecutionContext) -> str | None:
     try:
         return context.run_id
@@ -59,7 +54,7 @@ def _check_for(spec: SuiteSpec) -> AssetChecksDefinition:
         database = s.raw_path if spec.layer is Layer.RAW else s.build_path
         outcome = run_suite(
             spec, database, s.duckdb_config(),
-            quality_dir=quality_dir(),
+            quality_dir=settings().quality_dir,
             today=s.run_date(),
             run_name=_run_id(context),
             attach={"raw": s.raw_path} if spec.layer is Layer.BUILD else None,

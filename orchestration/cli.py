@@ -1,9 +1,12 @@
-"""Command line for data engineers: refresh, status, rollback, validate.
+"""Command line for data engineers: refresh, status, rollback, prune, validate, key rotation.
 
     python -m orchestration refresh            run the nightly job once, publish if every check passes
     python -m orchestration status             the serving version, its tables, kept versions, last runs
     python -m orchestration rollback [--to V]  serve the previous (or a named) published version again
+    python -m orchestration prune --keep N     delete all but the newest N published versions
     python -m orchestration validate           run the Great Expectations suites on the current files
+    python -m orchestration rotate-pseudonym-key --new-key-file F --new-version V
+                                               re-key every pseudonym in the raw layer (docs/operations.md)
     python -m orchestration instance           render DAGSTER_HOME/dagster.yaml (SQLite, or PostgreSQL)
 
 Runs use the Dagster instance in DAGSTER_HOME, so they appear in the Dagster UI's history.
@@ -14,12 +17,13 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from pathlib import Path
 
 import duckdb
 from dagster import DagsterInstance, ExecuteInProcessResult, RunsFilter
 
 from orchestration.instance import get_instance, render_instance_config
-from orchestration.publish import list_versions, rollback
+from orchestration.publish import list_versions, prune, rollback
 from orchestration.resources import settings
 
 
@@ -129,7 +133,7 @@ def validate() -> int:
     for spec in SUITES:
         database = s.raw_path if spec.layer is Layer.RAW else s.build_path
         outcome = run_suite(
-            spec, database, s.duckdb_config(), quality_dir=s.home / "quality", today=s.run_date(),
+            spec, database, s.duckdb_config(), quality_dir=s.quality_dir, today=s.run_date(),
             attach={"raw": s.raw_path} if spec.layer is Layer.BUILD else None,
         )
         verdict = "passed" if not outcome.failures else ("FAILED" if outcome.errors else "passed with warnings")
@@ -149,6 +153,11 @@ def main(argv: list[str] | None = None) -> int:
     state.add_argument("--runs", type=int, default=5, help="how many recent runs to list (default 5)")
     back = commands.add_parser("rollback", help="serve an earlier published version again")
     back.add_argument("--to", help="version name (see status); default: the one before the current")
+    trim = commands.add_parser("prune", help="delete all but the newest published versions (never the served one)")
+    trim.add_argument("--keep", type=int, required=True, help="how many versions to keep (at least 1)")
+    rotate = commands.add_parser("rotate-pseudonym-key", help="re-key the raw layer's pseudonyms with a new key")
+    rotate.add_argument("--new-key-file", type=Path, required=True, help="file holding the new key (>= 32 bytes)")
+    rotate.add_argument("--new-version", required=True, help="the new key's version label, e.g. 2027-01")
     commands.add_parser("validate", help="run the Great Expectations suites on the current raw and build files")
     commands.add_parser("instance", help="render DAGSTER_HOME/dagster.yaml from the settings (run before the "
                                          "webserver and daemon start)")
@@ -163,6 +172,14 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "rollback":
         return rollback_command(args.to)
+    if args.command == "prune":
+        removed = prune(settings().serving_path, args.keep)
+        print(f"[prune] deleted {len(removed)} versions: {', '.join(path.name for path in removed) or 'none'}")
+        return 0
+    if args.command == "rotate-pseudonym-key":
+        from orchestration.rotation import rotate_pseudonym_key
+
+        return rotate_pseudonym_key(args.new_key_file, args.new_version)
     return validate()
 
 

@@ -101,6 +101,11 @@ class Settings:
         return self.reference_date or dt.datetime.now(ZoneInfo(self.timezone)).date()
 
     @property
+    def quality_dir(self) -> Path:
+        """The GX context (gx/), Data Docs (data_docs/) and volume history."""
+        return self.home / "quality"
+
+    @property
     def writer_lock_path(self) -> Path:
         return self.serving_path.parent / ".writer.lock"
 
