@@ -123,6 +123,11 @@ WTF_CSRF_ENABLED = True
 PREVENT_UNSAFE_DB_CONNECTIONS = True  # Superset 6.1 blocks sqlite/shillelagh; duckdb is allowed
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_HTTPONLY = True
+# Behind an HTTPS proxy (production) cookies are sent over HTTPS only and HTTP is redirected;
+# the embedded default serves plain HTTP on 127.0.0.1, where a secure cookie would never be sent.
+BEHIND_HTTPS = os.environ.get("SUPERSET_HTTPS", "").lower() in ("1", "true", "yes")
+SESSION_COOKIE_SECURE = BEHIND_HTTPS
+ENABLE_PROXY_FIX = BEHIND_HTTPS
 TALISMAN_ENABLED = True
 # Superset's default CSP minus every third party (telemetry pixel, map tiles, web fonts):
 # the browser talks to this server only.
@@ -139,8 +144,8 @@ TALISMAN_CONFIG = {
         "script-src": ["'self'", "'strict-dynamic'"],
     },
     "content_security_policy_nonce_in": ["script-src"],
-    "force_https": False,
-    "session_cookie_secure": False,
+    "force_https": BEHIND_HTTPS,
+    "session_cookie_secure": BEHIND_HTTPS,
 }
 
 FEATURE_FLAGS = {

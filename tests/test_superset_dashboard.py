@@ -8,6 +8,7 @@ environment (superset_config/.venv) and is driven through subprocesses, HTTP and
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import time
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser
 
 from tests.superset_helpers import (
     CHART_ERROR_SELECTOR,
@@ -274,3 +275,19 @@ def test_setup_refuses_passwords_in_the_access_file(tmp_path: Path) -> None:
     assert result.returncode != 0
     assert "password_file or password_env" in result.stderr
     assert not (tmp_path / "secrets" / "superset.db").exists()
+
+
+@pytest.mark.parametrize("https", ["", "1"])
+def test_session_cookie_is_secure_behind_https(tmp_path: Path, https: str) -> None:
+    env = {**superset_env(tmp_path, tmp_path / "serving.duckdb", tmp_path / "secrets"), "SUPERSET_HTTPS": https}
+    read_settings = (
+        "import importlib.util, json, sys; spec = importlib.util.spec_from_file_location('c', sys.argv[1]); "
+        "c = importlib.util.module_from_spec(spec); spec.loader.exec_module(c); print(json.dumps([c.WTF_CSRF_ENABLED, "
+        "c.SESSION_COOKIE_HTTPONLY, c.SESSION_COOKIE_SAMESITE, c.SESSION_COOKIE_SECURE, "
+        "c.TALISMAN_CONFIG['force_https'], c.TALISMAN_CONFIG['session_cookie_secure'], c.ENABLE_PROXY_FIX]))"
+    )
+    result = subprocess.run([str(SUPERSET_PYTHON), "-c", read_settings, str(MANAGE_PY.with_name("superset_config.py"))],
+                            env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    behind_https = https == "1"
+    assert json.loads(result.stdout.splitlines()[-1]) == [True, True, "Lax", *[behind_https] * 4]
