@@ -27,6 +27,7 @@ import pytest
 import requests
 import yaml
 from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SUPERSET_DIR = REPO_ROOT / "superset_config"
@@ -267,13 +268,45 @@ def browser() -> Iterator[Browser]:
         chromium.close()
 
 
-def log_in(page: Page, server: SupersetServer, role: str) -> None:
+def log_in(page: Page, server: SupersetServer, role: str, attempts: int = 3) -> None:
+    """Sign in through Superset's React login form.
+
+    The form is part of the single-page app: on a busy machine it can render (so the inputs are
+    found and filled) and then mount again while the app boots, which empties it, and the click
+    submits nothing. So each attempt waits for the app to settle, checks the filled values, and
+    counts only the form's POST as a submission; the failure message says what the page showed.
+    """
     credentials = server.as_user(role)
-    page.goto(f"{server.base_url}/login/")
-    page.fill("input#username", credentials.username)
-    page.fill("input#password", credentials.password)
-    page.click("button[type=submit]")
-    page.wait_for_url(lambda url: "/login" not in url, timeout=60_000)
+    seen: list[str] = []
+    for _ in range(attempts):
+        page.goto(f"{server.base_url}/login/")
+        page.wait_for_selector("input#username", timeout=60_000)
+        try:
+            page.wait_for_load_state("networkidle", timeout=20_000)
+        except PlaywrightTimeoutError:
+            pass  # still busy: the value check below catches an emptied form
+        page.fill("input#username", credentials.username)
+        page.fill("input#password", credentials.password)
+        if page.input_value("input#username") != credentials.username:
+            seen.append("the form was emptied after filling")
+            continue
+        try:
+            with page.expect_response(
+                lambda response: "/login/" in response.url and response.request.method == "POST", timeout=30_000
+            ) as posted:
+                page.click("button[type=submit]")
+        except PlaywrightTimeoutError:
+            seen.append("the click sent no login request")
+            continue
+        if posted.value.status >= 400:
+            seen.append(f"the login request answered HTTP {posted.value.status}")
+            continue
+        try:
+            page.wait_for_url(lambda url: "/login" not in url, timeout=60_000, wait_until="commit")
+            return
+        except PlaywrightTimeoutError:
+            seen.append(f"still on the login page: {page.inner_text('body')[:300]!r}")
+    raise AssertionError(f"{role} could not sign in after {attempts} attempts: {seen}")
 
 
 # ---------------------------------------------------------------- HTTP API
