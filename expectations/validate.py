@@ -32,6 +32,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
+from urllib.request import url2pathname
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
@@ -103,7 +105,7 @@ class SuiteOutcome:
     evaluated: int
     failures: list[Failure] = field(default_factory=list)
     seconds: float = 0.0
-    data_docs: Path | None = None  # the site's index.html, when Data Docs were built
+    data_docs: Path | None = None  # this result's Data Docs page, when Data Docs were built
 
     @property
     def errors(self) -> list[Failure]:
@@ -492,11 +494,11 @@ def run_suite(
         if rows_now is not None:
             record_row_count(quality_dir, spec_key(spec), int(rows_now))
 
-    index = None
+    page = None
     if quality_dir is not None:
-        index = _store_and_render(context, Path(quality_dir), spec, results, rows, run_name, build_docs, today)
+        page = _store_and_render(context, Path(quality_dir), spec, results, rows, run_name, build_docs, today)
     return SuiteOutcome(spec.name, f"{spec.schema}.{spec.table}", int(rows), len(results), failures,
-                        time.perf_counter() - started, index)
+                        time.perf_counter() - started, page)
 
 
 def _select(column: str, types: dict[str, str]) -> str:
@@ -583,8 +585,13 @@ def _store_and_render(context: Any, quality_dir: Path, spec: SuiteSpec, results:
         _prune(context, quality_dir, spec.name)
         if not build_docs:
             return None
-        context.build_data_docs(site_names=[SITE_NAME], resource_identifiers=[suite_identifier, result_identifier])
-        return quality_dir / "data_docs" / "index.html"
+        # This result's page and its suite's page only: the index reads every stored result (60 per
+        # suite), so it is built once per run (build_data_docs_index), not once per suite.
+        context.build_data_docs(site_names=[SITE_NAME], resource_identifiers=[suite_identifier, result_identifier],
+                                build_index=False)
+        (site,) = context.get_docs_sites_urls(resource_identifier=result_identifier, site_name=SITE_NAME,
+                                              only_if_exists=False)
+        return Path(url2pathname(urlparse(site["site_url"]).path))
 
 
 def _prune(context: Any, quality_dir: Path, suite_name: str, keep: int = KEEP_RESULTS_PER_SUITE) -> None:
@@ -608,6 +615,23 @@ def build_data_docs(quality_dir: Path) -> Path:
     with _locked(quality_dir):
         context.build_data_docs(site_names=[SITE_NAME])
     return quality_dir / "data_docs" / "index.html"
+
+
+def build_data_docs_index(quality_dir: Path) -> Path:
+    """Rebuild only the site's index (links to every stored result) and its static assets.
+
+    Suite runs render their own pages; a run calls this once when its checks are done. Uses the
+    context's site builder (GX 1.x, pinned in uv.lock): the public build_data_docs would also
+    re-render every page when given no resources.
+    """
+    quality_dir = Path(quality_dir)
+    context = _context(quality_dir)
+    with _locked(quality_dir):
+        site_config = context.variables.data_docs_sites[SITE_NAME]
+        builder = context._init_site_builder_for_data_docs_site_creation(SITE_NAME, site_config)  # noqa: SLF001
+        builder.target_store.copy_static_assets()
+        builder.site_index_builder.build(build_index=True)
+    return data_docs_index(quality_dir)
 
 
 def data_docs_index(quality_dir: Path) -> Path:

@@ -14,6 +14,7 @@ from dagster import (
     MetadataValue,
     asset_check,
 )
+from dagster._core.errors import DagsterInvalidPropertyError
 
 from expectations.suites import SUITES, Layer, SuiteSpec, asset_key_path
 from orchestration.assets.transformation import warehouse_models
@@ -34,9 +35,10 @@ CHECKED_ASSETS: dict[str, AssetKey] = {spec.name: AssetKey(asset_key_path(spec))
 
 
 def _run_id(context: AssetCheckExecutionContext) -> str | None:
+    """The Dagster run's id, which names the result's Data Docs page; None when invoked directly."""
     try:
-        return context.run_id
-    except AttributeError:  # a check invoked directly (tests) has no run
+        return context.run.run_id
+    except DagsterInvalidPropertyError:  # a check invoked directly (tests) has no run
         return None
 
 

@@ -126,7 +126,7 @@ def rollback_command(to: str | None) -> int:
 
 def validate() -> int:
     from expectations.suites import SUITES, Layer
-    from expectations.validate import run_suite
+    from expectations.validate import build_data_docs_index, run_suite
 
     s = settings()
     errors = 0
@@ -141,6 +141,7 @@ def validate() -> int:
         for failure in outcome.failures:
             print(f"[validate]     {failure.severity}: {failure.describe()}")
         errors += len(outcome.errors)
+    print(f"[validate] Data Docs: {build_data_docs_index(s.quality_dir)}")
     return 1 if errors else 0
 
 

@@ -16,11 +16,12 @@ from dagster import (
 )
 from dagster_dbt import DbtCliResource
 
+from orchestration.assets.data_docs import data_docs
 from orchestration.assets.ingestion import case_events_raw, finance_raw, os2bos_raw
 from orchestration.assets.serving import serving_warehouse, superset_dashboards
 from orchestration.assets.transformation import DBT_EXECUTABLE, dbt_project, warehouse_models
 from orchestration.checks import GX_CHECKS
-from orchestration.hooks import alert_on_failure
+from orchestration.hooks import alert_on_failure, data_docs_index_on_failure
 from orchestration.resources import WarehouseDltResource, settings, warehouse_writer
 from orchestration.sensors import build_finance_drop_sensor
 
@@ -33,7 +34,7 @@ nightly_refresh = define_asset_job(
     name="nightly_refresh",
     selection=AssetSelection.all(),
     executor_def=in_process_executor,
-    hooks={alert_on_failure},
+    hooks={alert_on_failure, data_docs_index_on_failure},
     run_tags=RUN_TAGS,
     description="Load all sources, build and test the models, validate, publish, refresh Superset.",
 )
@@ -42,7 +43,7 @@ finance_refresh = define_asset_job(
     name="finance_refresh",
     selection=AssetSelection.groups("raw_finance").downstream(),
     executor_def=in_process_executor,
-    hooks={alert_on_failure},
+    hooks={alert_on_failure, data_docs_index_on_failure},
     run_tags=RUN_TAGS,
     description="Load new finance files, rebuild what depends on them, validate, publish.",
 )
@@ -83,7 +84,7 @@ nightly_schedule = ScheduleDefinition(
 
 defs = Definitions(
     assets=[_fresh_nightly(a) for a in (os2bos_raw, finance_raw, case_events_raw, warehouse_models,
-                                        serving_warehouse, superset_dashboards)],
+                                        serving_warehouse, superset_dashboards, data_docs)],
     asset_checks=GX_CHECKS,
     jobs=[nightly_refresh, finance_refresh],
     schedules=[nightly_schedule],

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -222,19 +223,28 @@ def test_volume_history_round_trips_and_flags_a_drop(tmp_path: Path) -> None:
 
 
 def test_data_docs_site_is_built_with_history(tmp_path: Path) -> None:
-    from expectations.validate import build_data_docs
+    from expectations.validate import build_data_docs, build_data_docs_index
 
     quality = tmp_path / "quality"
+    site = quality / "data_docs"
     database = _database(tmp_path / "clean.duckdb", *CLEAN)
     first = _run(KINDS, database, quality_dir=quality, run_name="run-1")
-    _run(KINDS, database, quality_dir=quality, run_name="run-2")
-    assert first.data_docs == quality / "data_docs" / "index.html" and first.data_docs.exists()
+    second = _run(KINDS, database, quality_dir=quality, run_name="run-2")
     assert (quality / "gx" / "great_expectations.yml").exists()
-    pages = list((quality / "data_docs" / "validations" / "test_kinds").rglob("*.html"))
-    assert {p.relative_to(quality / "data_docs" / "validations" / "test_kinds").parts[0] for p in pages} == {"run-1", "run-2"}
-    assert (quality / "data_docs" / "expectations" / "test_kinds.html").exists()
-    index = build_data_docs(quality).read_text(encoding="utf-8")
-    assert "test_kinds" in index
+    # Each run writes its own result page (the check links to it) and the suite's page, not the index.
+    for outcome, run in ((first, "run-1"), (second, "run-2")):
+        assert outcome.data_docs is not None and outcome.data_docs.exists(), outcome.data_docs
+        assert outcome.data_docs.relative_to(site / "validations" / "test_kinds").parts[0] == run
+    assert (site / "expectations" / "test_kinds.html").exists()
+    assert not (site / "index.html").exists()
+
+    index = build_data_docs_index(quality).read_text(encoding="utf-8")
+    for outcome in (first, second):
+        assert str(outcome.data_docs.relative_to(site)) in index  # the index links both runs' pages
+    assert (site / "static").is_dir()
+    shutil.rmtree(site)  # a full rebuild from the stored results gives the same pages again
+    assert "test_kinds" in build_data_docs(quality).read_text(encoding="utf-8")
+    assert first.data_docs.exists() and second.data_docs.exists()
 
 
 def test_asset_check_reports_error_and_warning_severity(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -261,6 +271,7 @@ def test_asset_check_reports_error_and_warning_severity(tmp_path: Path, monkeypa
         result = check(build_asset_check_context())
         assert (result.passed, result.severity) == (False, AssetCheckSeverity.ERROR)
         assert "expect_column_values_to_be_between on amount: 1 unexpected rows" in result.description
-        assert (home / "quality" / "data_docs" / "index.html").exists()
+        page = Path(result.metadata["data_docs"].value)  # the failing result's own Data Docs page
+        assert page.exists() and page.is_relative_to(home / "quality" / "data_docs" / "validations")
     finally:
         settings.cache_clear()

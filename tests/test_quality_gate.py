@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import sqlite3
 import subprocess
 import sys
@@ -48,6 +49,10 @@ def test_bad_row_blocks_publishing_and_alerts(new_warehouse: Warehouse, alert_we
     assert "expect_column_values_to_be_between on amount" in result.stdout
     assert "NOT published" in result.stdout
     assert _sha256(warehouse.serving_path) == published
+    # The failure hook rebuilt the Data Docs index: it links the failed result's page (named by the run).
+    (failed_run,) = re.findall(r"NOT published: .*\(run ([0-9a-f-]+),", result.stdout)
+    index = (warehouse.home / "quality" / "data_docs" / "index.html").read_text(encoding="utf-8")
+    assert f"validations/raw_os2bos_core_payment/{failed_run}/" in index
     with duckdb.connect(str(warehouse.serving_path), read_only=True) as connection:
         (total,) = connection.sql("SELECT sum(cost_dkk) FROM marts.fct_client_cost").fetchone()
     assert total == good_total
