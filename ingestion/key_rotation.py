@@ -25,6 +25,7 @@ import pyarrow as pa
 import sqlalchemy as sa
 
 from ingestion.case_events import HttpSettings, event_pages
+from ingestion.case_system.tables import TABLE_SPECS
 from ingestion.pseudonymise import PseudonymKey, person_id
 
 EVERY_EVENT_SINCE = "2000-01-01T00:00:00Z"
@@ -41,22 +42,23 @@ class PseudonymColumn:
     rows: str = "true"
 
 
+# How the OS2bos loader pseudonymises each kind of personal table (TableSpec.personal): the
+# national id's column and rows in the source, and the pseudonym's column, key-version column and
+# rows in raw. The tables come from the loader's own list, so a new personal table is rotated too.
+_PERSONAL_KINDS: dict[str, tuple[tuple[str, str], tuple[str, str | None, str]]] = {
+    "cases": (("cpr_number", "cpr_number IS NOT NULL"), ("person_id", "pseudonym_key_version", "true")),
+    "recipients": (("recipient_id", "recipient_type = 'PERSON'"), ("recipient_id", None, "recipient_type = 'PERSON'")),
+}
+_PERSONAL_TABLES = [(name, _PERSONAL_KINDS[spec.personal]) for name, spec in TABLE_SPECS.items() if spec.personal]
+
 PSEUDONYM_COLUMNS = (
-    PseudonymColumn("os2bos.core_case", "person_id", "pseudonym_key_version"),
-    PseudonymColumn("os2bos.core_relatedperson", "person_id", "pseudonym_key_version"),
-    PseudonymColumn("os2bos.core_payment", "recipient_id", rows="recipient_type = 'PERSON'"),
-    PseudonymColumn("os2bos.core_paymentschedule", "recipient_id", rows="recipient_type = 'PERSON'"),
+    *(PseudonymColumn(f"os2bos.{table}", *in_raw) for table, (_, in_raw) in _PERSONAL_TABLES),
     PseudonymColumn("case_events.events", "person_id", "pseudonym_key_version"),
 )
 # dlt's merge staging copies of the last load: emptied, dlt refills them on the next merge.
 STAGING_SCHEMAS = ("os2bos_staging", "case_events_staging")
-# Where national ids come from in OS2bos, as (table, column, rows): the loader pseudonymises exactly these.
-OS2BOS_NATIONAL_IDS = (
-    ("core_case", "cpr_number", "cpr_number IS NOT NULL"),
-    ("core_relatedperson", "cpr_number", "cpr_number IS NOT NULL"),
-    ("core_payment", "recipient_id", "recipient_type = 'PERSON'"),
-    ("core_paymentschedule", "recipient_id", "recipient_type = 'PERSON'"),
-)
+# Where national ids come from in OS2bos, as (table, column, rows).
+OS2BOS_NATIONAL_IDS = tuple((table, *in_source) for table, (in_source, _) in _PERSONAL_TABLES)
 
 
 class RotationError(RuntimeError):
