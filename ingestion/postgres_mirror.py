@@ -9,7 +9,7 @@ PostgreSQL's binary COPY format: a few seconds for the `small` sample.
     .venv/bin/python -m ingestion.postgres_mirror --raw var/warehouse/raw.duckdb \
         --dsn "host=127.0.0.1 port=5432 dbname=warehouse user=postgres"
 
-Existing raw schemas in the target are replaced. Only the pseudonymised raw layer is copied:
+Existing raw schemas in the target are replaced and analysed. Only the pseudonymised raw layer is copied:
 no personal identifier ever reaches PostgreSQL that did not already land in DuckDB.
 """
 
@@ -53,6 +53,9 @@ def mirror_raw_to_postgres(raw_path: Path, dsn: str, datasets: tuple[str, ...] =
                 name = f"{_quoted(dataset)}.{_quoted(table)}"
                 connection.execute(f"CREATE TABLE target.{name} AS SELECT * FROM raw.{name}")
                 copied[f"{dataset}.{table}"] = connection.execute(f"SELECT count(*) FROM raw.{name}").fetchone()[0]
+                # Statistics now, not when autovacuum gets round to it: dbt runs next, and the planner
+                # takes a table it has no statistics for as tiny (nested loops over thousands of rows).
+                connection.execute(f"CALL postgres_execute('target', {duckdb_string(f'ANALYZE {name}')})")
     finally:
         connection.close()
     return copied
