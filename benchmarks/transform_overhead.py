@@ -79,6 +79,8 @@ def statements_in_dbt_order(target: Path) -> list[tuple[str, str]]:
 
     statements: list[tuple[str, str]] = []
     for result in sorted(results, key=started_at):
+        if result["unique_id"] not in manifest["nodes"]:
+            continue  # a unit test (manifest["unit_tests"]): no counterpart in plain SQL
         node = manifest["nodes"][result["unique_id"]]
         kind, relation = node["resource_type"], _relation(node)
         if kind == "seed":
