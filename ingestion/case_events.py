@@ -155,6 +155,9 @@ def case_events_source(
         primary_key="id",
         write_disposition={"disposition": "merge", "strategy": "delete-insert"},
         columns=EVENT_COLUMNS,
+        # Normalised into parquet, which DuckDB loads column-wise. dlt's default for DuckDB, INSERT
+        # statements, spent 1,180 of the 1,434 s this loader took on the national sample.
+        file_format="parquet",
     )
     def events(
         updated_at: dlt.sources.incremental[str] = dlt.sources.incremental(
