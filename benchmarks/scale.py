@@ -53,7 +53,8 @@ class Measured:
     peak_rss_gib: float
     peak_temp_gib: float = 0.0
     output: str = ""
-    completed: bool = True
+    completed: bool = True  # False: stopped at the deadline
+    returncode: int = 0
     # (unix time, RSS of the process tree in bytes), every half second
     samples: list[tuple[float, int]] = field(default_factory=list)
 
@@ -83,11 +84,12 @@ def _folder_size(folder: Path) -> int:
 
 def run_measured(
     command: list[str], env: dict[str, str], temp_folder: Path | None = None, deadline: float | None = None,
-    on_start: Callable[[int], None] | None = None,
+    on_start: Callable[[int], None] | None = None, check: bool = True,
 ) -> Measured:
     """Run a command; wall time, RSS of its process tree over time, peak size of `temp_folder`.
 
     At `deadline` (unix time) the process tree is stopped and the measurement marked incomplete.
+    With `check`, a failing command raises; without, its return code is recorded.
     """
     started = time.perf_counter()
     process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -126,10 +128,11 @@ def run_measured(
     process.wait()
     reader.join()
     output = "".join(lines)
-    if completed and process.returncode != 0:
+    if check and completed and process.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed ({process.returncode}):\n{output[-5000:]}")
     peak = max((rss for _, rss in samples), default=0)
-    return Measured(time.perf_counter() - started, peak / GIB, peaks["temp"] / GIB, output, completed, samples)
+    return Measured(time.perf_counter() - started, peak / GIB, peaks["temp"] / GIB, output, completed,
+                    process.returncode, samples)
 
 
 # ---------------------------------------------------------------- raw DuckDB counterparts
@@ -374,15 +377,17 @@ def main() -> None:
         print("[benchmark] full refresh ...", flush=True)
         started_at = time.time()
         profiler = start_profiler(args.py_spy, home / "profile.txt") if args.py_spy else None
-        full = run_measured([PYTHON, "-m", "orchestration", "refresh"], env, home / "tmp", deadline, profiler)
+        full = run_measured([PYTHON, "-m", "orchestration", "refresh"], env, home / "tmp", deadline, profiler,
+                            check=False)
         # kept at once: the memory timeline cannot be measured again
         (home / "full_refresh_samples.json").write_text(json.dumps(full.samples))
+        (home / "benchmark.log").write_text(full.output)
         run_id, stages = stages_of_run(home / "dagster", full)
         target = newest_dbt_target(started_at)
         again, again_stages = None, {}
-        if full.completed:
+        if full.completed and full.returncode == 0:
             print("[benchmark] second refresh, nothing new ...", flush=True)
-            again = run_measured([PYTHON, "-m", "orchestration", "refresh"], env, home / "tmp", deadline)
+            again = run_measured([PYTHON, "-m", "orchestration", "refresh"], env, home / "tmp", deadline, check=False)
             _, again_stages = stages_of_run(home / "dagster", again)
     finally:
         api.terminate()
@@ -428,7 +433,9 @@ def main() -> None:
           + ", ".join(f"{k} {v}" for k, v in versions.items()))
     if generated:
         print(f"generate + write the sources: {generated.seconds:.0f} s, peak {generated.peak_rss_gib:.1f} GiB")
-    state = "" if full.completed else f" (STOPPED at the {args.deadline_minutes:.0f}-minute deadline)"
+    state = (f" (STOPPED at the {args.deadline_minutes:.0f}-minute deadline)" if not full.completed
+             else f" (FAILED, exit code {full.returncode}: see the refresh's output in benchmark.log)" if full.returncode
+             else "")
     print(f"full refresh{state}: {full.seconds:.0f} s, peak RSS {full.peak_rss_gib:.1f} GiB, "
           f"peak DuckDB temp {full.peak_temp_gib:.1f} GiB")
     if again is not None:
