@@ -137,7 +137,7 @@ def run_measured(
 
 # ---------------------------------------------------------------- raw DuckDB counterparts
 
-def _raw_connection(database: Path, settings: Settings, temp: Path) -> duckdb.DuckDBPyConnection:
+def raw_connection(database: Path, settings: Settings, temp: Path) -> duckdb.DuckDBPyConnection:
     from ingestion.duckdb_extensions import load_extension
 
     connection = duckdb.connect(str(database))
@@ -147,7 +147,7 @@ def _raw_connection(database: Path, settings: Settings, temp: Path) -> duckdb.Du
     return connection
 
 
-def _copy_sqlite(connection: duckdb.DuckDBPyConnection, sqlite_file: Path) -> int:
+def copy_sqlite(connection: duckdb.DuckDBPyConnection, sqlite_file: Path) -> int:
     """Every table of a SQLite file into the connection's database; rows copied."""
     connection.execute(f"ATTACH '{sqlite_file}' AS source (TYPE sqlite, READ_ONLY)")
     tables = [row[0] for row in connection.execute(
@@ -189,11 +189,11 @@ def counterpart(name: str, home: Path, settings: Settings) -> None:
                      statements_in_dbt_order(target), settings)
         rows = None
     else:
-        connection = _raw_connection(scratch / f"{name}.duckdb", settings, temp)
+        connection = raw_connection(scratch / f"{name}.duckdb", settings, temp)
         if name == "os2bos":
-            rows = _copy_sqlite(connection, sources / "os2bos.sqlite")
+            rows = copy_sqlite(connection, sources / "os2bos.sqlite")
         elif name == "case_events":
-            rows = _copy_sqlite(connection, sources / "case_events.sqlite")
+            rows = copy_sqlite(connection, sources / "case_events.sqlite")
         elif name == "finance":
             rows = _read_finance_files(connection, sources / "finance_drop")
         else:

@@ -416,3 +416,42 @@ def test_source_is_built_without_connecting_or_the_key() -> None:
     assert source.resources["core_payment"].write_disposition == "merge"
     assert source.resources["core_municipality"].write_disposition == "replace"
     assert source.resources["core_historicalpayment"].write_disposition == {"disposition": "merge", "strategy": "delete-insert"}
+
+
+def _described(raw: Path, table: str) -> list[tuple[str, str]]:
+    with duckdb.connect(str(raw), read_only=True) as con:
+        return [(r[0], r[1]) for r in con.execute(f'DESCRIBE os2bos."{table}"').fetchall()]
+
+
+def test_duckdb_reader_lands_what_the_sqlalchemy_reader_lands(tmp_path: Path) -> None:
+    """SQLite is read by DuckDB; a raw layer first written by dlt's SQLAlchemy (pyarrow) reader
+    must get the same columns, types and values, so that either can merge into the other's tables."""
+    with source_db("sqlite", tmp_path) as db:
+        db.create(initial_rows())
+        landed = {}
+        for backend in ("pyarrow", "duckdb"):
+            pipeline = dlt.pipeline(
+                pipeline_name=f"os2bos_{backend}", destination=dlt.destinations.duckdb(credentials=str(tmp_path / f"{backend}.duckdb")),
+                dataset_name="os2bos", pipelines_dir=str(tmp_path / "dlt"),
+            )
+            pipeline.run(os2bos_source(db.url, lambda: KEY, backend=backend))
+            landed[backend] = tmp_path / f"{backend}.duckdb"
+        for table in OS2BOS_TABLES:
+            assert _described(landed["duckdb"], table) == _described(landed["pyarrow"], table), table
+            values = {b: sorted(str({k: v for k, v in r.items() if not k.startswith("_dlt")}) for r in raw_rows(raw, table))
+                      for b, raw in landed.items()}
+            assert values["duckdb"] == values["pyarrow"], table
+
+        # the pyarrow-made raw layer takes the DuckDB reader's changes without a type change
+        _change_source(db)
+        pipeline = dlt.pipeline(pipeline_name="os2bos_pyarrow", destination=dlt.destinations.duckdb(credentials=str(landed["pyarrow"])),
+                                dataset_name="os2bos", pipelines_dir=str(tmp_path / "dlt"))
+        before = {t: _described(landed["pyarrow"], t) for t in OS2BOS_TABLES}
+        pipeline.run(os2bos_source(db.url, lambda: KEY, backend="duckdb"))
+        assert {t: _described(landed["pyarrow"], t) for t in OS2BOS_TABLES} == before
+        _assert_raw_equals_source(db, landed["pyarrow"])
+
+
+def test_duckdb_reader_is_for_sqlite_only() -> None:
+    with pytest.raises(ValueError, match="SQLite files only"):
+        os2bos_source("postgresql+psycopg2://nobody@127.0.0.1:1/nowhere", lambda: KEY, backend="duckdb")

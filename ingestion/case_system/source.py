@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Literal
 
@@ -29,12 +29,13 @@ import sqlalchemy as sa
 from dlt.extract import DltResource
 from dlt.sources.sql_database import sql_table
 
+from ingestion.case_system.sqlite_reader import DEFAULT_DUCKDB_CONFIG, DuckDBSQLiteTableLoader
 from ingestion.case_system.tables import OS2BOS_TABLES, TABLE_SPECS, TableSpec
 from ingestion.pseudonymise import PseudonymKey, pseudonymise_cases, pseudonymise_recipients
 
 log = logging.getLogger(__name__)
 
-Backend = Literal["auto", "pyarrow", "connectorx"]
+Backend = Literal["auto", "duckdb", "pyarrow", "connectorx"]
 
 # hard-delete marker: a row carrying True removes the key from the raw table (dlt `hard_delete`)
 DELETED_COLUMN = "_source_deleted"
@@ -60,14 +61,18 @@ def dialect_of(credentials: str) -> str:
 
 
 def choose_backend(table: str, dialect: str, backend: Backend = "auto") -> str:
-    """The table backend for `table`: connectorx for big PostgreSQL tables, pyarrow otherwise.
+    """The table backend for `table`: DuckDB for SQLite, connectorx for big PostgreSQL tables,
+    pyarrow otherwise.
 
     connectorx cannot read SQLite columns whose first rows are NULL ("Cannot infer type from
-    null"), so SQLite always uses pyarrow. See docs/case_system_loading.md for the measurements.
+    null"); DuckDB's sqlite_scanner reads SQLite columnar (ingestion/case_system/sqlite_reader.py).
+    See docs/case_system_loading.md for the measurements.
     """
     if backend != "auto":
         return backend
-    return "connectorx" if dialect == "postgresql" and table in LARGE_TABLES else "pyarrow"
+    if dialect == "sqlite":
+        return "duckdb"
+    return "connectorx" if table in LARGE_TABLES else "pyarrow"
 
 
 class _KeyHolder:
@@ -93,6 +98,7 @@ class _Context:
     backend: Backend
     chunk_size: int
     dialect: str
+    duckdb_config: dict[str, str | int]
 
 
 def _scrub(table: pa.Table, columns: tuple[str, ...]) -> pa.Table:
@@ -119,11 +125,13 @@ def _sql_table(ctx: _Context, spec: TableSpec, **kwargs: Any) -> DltResource:
     reflection = "minimal" if spec.personal == "cases" else "full_with_precision"
     backend = choose_backend(spec.name, ctx.dialect, ctx.backend)
     backend_kwargs = {"return_type": "arrow_stream", "batch_size": ctx.chunk_size} if backend == "connectorx" else None
+    loader = DuckDBSQLiteTableLoader.configured(ctx.duckdb_config) if backend == "duckdb" else None
     return sql_table(
         credentials=ctx.credentials,
         table=spec.name,
         schema=ctx.schema,
-        backend=backend,
+        backend="pyarrow" if backend == "duckdb" else backend,
+        table_loader_class=loader,
         backend_kwargs=backend_kwargs,
         chunk_size=ctx.chunk_size,
         reflection_level=kwargs.pop("reflection_level", reflection),
@@ -135,7 +143,7 @@ def _sql_table(ctx: _Context, spec: TableSpec, **kwargs: Any) -> DltResource:
 
 def _source_keys(ctx: _Context, spec: TableSpec) -> pa.Array:
     """Key-only scan of the source table (connectorx unless forced: a key column is never NULL)."""
-    key_ctx = ctx if ctx.backend != "auto" else _Context(ctx.credentials, ctx.schema, "connectorx", ctx.chunk_size, ctx.dialect)
+    key_ctx = ctx if ctx.backend != "auto" else replace(ctx, backend="connectorx")
     inner = _sql_table(key_ctx, spec, included_columns=[spec.primary_key], reflection_level="minimal")
     chunks = [t.column(spec.primary_key).cast(pa.int64()) for t in inner if t.num_rows]
     return pa.chunked_array(chunks, pa.int64()).combine_chunks() if chunks else pa.array([], pa.int64())
@@ -294,15 +302,20 @@ def os2bos_source(
     backend: Backend = "auto",
     schema: str | None = None,
     chunk_size: int = 100_000,
+    duckdb_config: dict[str, str | int] | None = None,
 ) -> list[DltResource]:
     """All OS2bos tables from a SQLAlchemy URL (`sqlite:///…` or `postgresql+psycopg2://…`).
 
     Nothing connects and `key_loader` is not called until data flows, so the asset graph can be
     built without the database or the secret. `tables` limits the load to some tables; `backend`
-    forces "pyarrow" or "connectorx" (default: per table and dialect); `schema` is the source
-    schema (PostgreSQL `public` by default).
+    forces "duckdb" (SQLite only), "pyarrow" or "connectorx" (default: per table and dialect);
+    `schema` is the source schema (PostgreSQL `public` by default); `duckdb_config` gives the
+    DuckDB client that reads SQLite its memory limit, threads and temp directory.
     """
-    ctx = _Context(credentials, schema, backend, chunk_size, dialect_of(credentials))
+    ctx = _Context(credentials, schema, backend, chunk_size, dialect_of(credentials),
+                   duckdb_config or DEFAULT_DUCKDB_CONFIG)
+    if backend == "duckdb" and ctx.dialect != "sqlite":
+        raise ValueError(f"the duckdb backend reads SQLite files only, not {ctx.dialect}")
     key = _KeyHolder(key_loader)
     selected = OS2BOS_TABLES if tables is None else tables
     unknown = set(selected) - set(TABLE_SPECS)

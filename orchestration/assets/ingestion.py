@@ -86,7 +86,7 @@ def _finance_pipeline():
 def os2bos_raw(context: AssetExecutionContext, dlt: DagsterDltResource) -> Iterator:
     """Case and grant tables from OS2bos, CPR numbers pseudonymised before they land."""
     pipeline = _os2bos_pipeline()
-    source = os2bos_source(settings().os2bos_url, pseudonym_key)
+    source = os2bos_source(settings().os2bos_url, pseudonym_key, duckdb_config=settings().duckdb_config())
     yield from _run_with_retries(context, lambda: dlt.run(context=context, dlt_source=source, dlt_pipeline=pipeline))
     for table, moved in load_summary(pipeline).items():
         context.log.info(f"[os2bos] {table}: {moved}")
