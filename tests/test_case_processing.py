@@ -7,7 +7,7 @@ the counts per step and status, and every instance's due date, status and days l
 outcome movements in `fct_outcomes` are recomputed from the generator's assessments and checked
 against the generator's trajectories (the last assessment is the case's current OS2bos state; the
 generator's goal_reached follows the movement since the previous assessment). Swedish rules are
-covered by the dbt unit tests in `dbt_project/models/intermediate/_intermediate__case_events.yml`.
+covered by the dbt unit tests in `dbt_project/models/intermediate/_intermediate.yml`.
 """
 
 from __future__ import annotations
