@@ -33,7 +33,6 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 SUPERSET_DIR = REPO_ROOT / "superset_config"
 SUPERSET_PYTHON = SUPERSET_DIR / ".venv" / "bin" / "python"
 MANAGE_PY = SUPERSET_DIR / "manage.py"
-DASHBOARD_SLUG = "cost-per-client"
 DASHBOARD_SLUGS = frozenset(
     yaml.safe_load(path.read_text(encoding="utf-8"))["slug"]
     for path in (SUPERSET_DIR / "assets" / "dashboards").glob("*.yaml")

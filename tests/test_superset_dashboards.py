@@ -29,6 +29,7 @@ from tests.superset_helpers import (
     api_session,
     chart_data,
     dataset_ids,
+    latest_year_cost_per_client,
     log_in,
 )
 
@@ -80,6 +81,11 @@ def row_with(rows: list[list[str]], *cells: str) -> list[str]:
 
 
 def check_cost_per_client(page: Page, serving: Path) -> str:
+    headline_year, per_client = latest_year_cost_per_client(serving)
+    headline = chart(page, "Cost per client, latest year (DKK)")
+    shown = big_number(page, "Cost per client, latest year (DKK)")
+    assert shown.endswith("DKK") and number(shown) == pytest.approx(per_client, abs=0.5), f"{shown} != {per_client:.2f}"
+    assert str(headline_year) in headline.inner_text()
     year, per_inhabitant, outliers = sql_one(serving, """
         WITH cost AS (SELECT cost_year, SUM(cost_dkk) AS cost FROM marts.fct_client_cost GROUP BY 1),
              pop AS (SELECT population_year, SUM(population_0_17) AS p FROM marts.fct_population GROUP BY 1),
@@ -91,7 +97,7 @@ def check_cost_per_client(page: Page, serving: Path) -> str:
     assert number(row[3]) == pytest.approx(float(per_inhabitant), abs=0.5), row
     outlier_row = row_with(table_rows(page, "Outliers: children costing 1 million DKK or more a year"), str(year), "All")
     assert outlier_row[2] == (str(outliers) if outliers >= 5 else "<5"), outlier_row
-    return f"{year}: cost per inhabitant 0-17 {row[3]}, outliers {outlier_row[2]}"
+    return f"{year}: cost per client {shown}, per inhabitant 0-17 {row[3]}, outliers {outlier_row[2]}"
 
 
 def check_placements(page: Page, serving: Path) -> str:
