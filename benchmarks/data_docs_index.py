@@ -20,8 +20,8 @@ from pathlib import Path
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
-from expectations.suites import SUITES, Layer  # noqa: E402
-from expectations.validate import build_data_docs_index, run_suite  # noqa: E402
+from expectations.suites import SUITES  # noqa: E402
+from expectations.validate import build_data_docs_index, run_warehouse_suite  # noqa: E402
 from orchestration.settings import Settings  # noqa: E402
 
 
@@ -30,9 +30,8 @@ def validate_all(home: Path, quality_dir: Path, run_name: str, index_per_suite: 
     settings = Settings.from_env()
     started = time.perf_counter()
     for spec in SUITES:
-        database = settings.raw_path if spec.layer is Layer.RAW else settings.build_path
-        run_suite(spec, database, settings.duckdb_config(), quality_dir=quality_dir, today=settings.run_date(),
-                  run_name=run_name, attach={"raw": settings.raw_path} if spec.layer is Layer.BUILD else None)
+        run_warehouse_suite(spec, settings.raw_path, settings.build_path, settings.duckdb_config(),
+                            quality_dir=quality_dir, today=settings.run_date(), run_name=run_name)
         if index_per_suite:
             build_data_docs_index(quality_dir)
     if not index_per_suite:

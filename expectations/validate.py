@@ -52,7 +52,7 @@ from great_expectations.data_context.types.resource_identifiers import (  # noqa
     ValidationResultIdentifier,
 )
 
-from expectations.suites import ERROR, Expect, Metric, SuiteSpec, Volume  # noqa: E402
+from expectations.suites import ERROR, Expect, Layer, Metric, SuiteSpec, Volume  # noqa: E402
 
 BATCH_ROWS = 500_000  # rows per streamed record batch: ~tens of MB for a handful of columns
 VALIDATION_MEMORY_LIMIT = "1GB"  # DuckDB's share while validating (GROUP BY / joins spill beyond it)
@@ -500,6 +500,16 @@ def run_suite(
     return SuiteOutcome(spec.name, f"{spec.schema}.{spec.table}", int(rows), len(results), failures,
                         time.perf_counter() - started, page)
 
+
+
+def run_warehouse_suite(
+    spec: SuiteSpec, raw_path: Path, build_path: Path, duckdb_config: dict[str, str | int], **options: Any,
+) -> SuiteOutcome:
+    """`run_suite` on the file the suite's layer lives in: a raw suite on the raw file, a mart suite on
+    the build file with the raw file attached as `raw` (its reconciliations read both)."""
+    if spec.layer is Layer.RAW:
+        return run_suite(spec, raw_path, duckdb_config, **options)
+    return run_suite(spec, build_path, duckdb_config, attach={"raw": raw_path}, **options)
 
 def _select(column: str, types: dict[str, str]) -> str:
     """Decimals as DOUBLE (GX compares floats fast, Decimal objects slowly); absent optional columns as NULL."""

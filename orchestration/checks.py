@@ -50,16 +50,12 @@ def _check_for(spec: SuiteSpec) -> AssetChecksDefinition:
         blocking=True,
     )
     def gx_suite(context: AssetCheckExecutionContext) -> AssetCheckResult:
-        from expectations.validate import run_suite  # GX is slow to import: only when a check runs
+        from expectations.validate import run_warehouse_suite  # GX is slow to import: only when a check runs
 
         s = settings()
-        database = s.raw_path if spec.layer is Layer.RAW else s.build_path
-        outcome = run_suite(
-            spec, database, s.duckdb_config(),
-            quality_dir=settings().quality_dir,
-            today=s.run_date(),
-            run_name=_run_id(context),
-            attach={"raw": s.raw_path} if spec.layer is Layer.BUILD else None,
+        outcome = run_warehouse_suite(
+            spec, s.raw_path, s.build_path, s.duckdb_config(),
+            quality_dir=s.quality_dir, today=s.run_date(), run_name=_run_id(context),
         )
         for failure in outcome.warnings:
             context.log.warning(f"[{spec.name}] warning: {failure.describe()}")

@@ -125,16 +125,14 @@ def rollback_command(to: str | None) -> int:
 
 
 def validate() -> int:
-    from expectations.suites import SUITES, Layer
-    from expectations.validate import build_data_docs_index, run_suite
+    from expectations.suites import SUITES
+    from expectations.validate import build_data_docs_index, run_warehouse_suite
 
     s = settings()
     errors = 0
     for spec in SUITES:
-        database = s.raw_path if spec.layer is Layer.RAW else s.build_path
-        outcome = run_suite(
-            spec, database, s.duckdb_config(), quality_dir=s.quality_dir, today=s.run_date(),
-            attach={"raw": s.raw_path} if spec.layer is Layer.BUILD else None,
+        outcome = run_warehouse_suite(
+            spec, s.raw_path, s.build_path, s.duckdb_config(), quality_dir=s.quality_dir, today=s.run_date(),
         )
         verdict = "passed" if not outcome.failures else ("FAILED" if outcome.errors else "passed with warnings")
         print(f"[validate] {spec.name} on {outcome.table} ({outcome.rows} rows): {verdict}")
