@@ -25,15 +25,14 @@ from pathlib import Path
 
 import dlt
 import duckdb
+from ingest_throughput import KEY
 
 from ingestion.case_events import case_events_source
 from ingestion.duckdb_extensions import load_extension
 from ingestion.pipelines import raw_pipeline
-from ingestion.pseudonymise import PseudonymKey
 from ingestion.sample_data.__main__ import write_sources
 from ingestion.sample_data.generator import generate
 
-KEY = PseudonymKey(b"benchmark-only-key-0123456789abcdef", "bench")
 PORT = 18766
 
 
