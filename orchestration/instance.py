@@ -13,6 +13,7 @@ Render it before starting the webserver or daemon: `python -m orchestration inst
 
 from __future__ import annotations
 
+import fcntl
 import os
 from pathlib import Path
 
@@ -67,7 +68,16 @@ def render_instance_config(s: Settings) -> Path:
 
 
 def get_instance(s: Settings) -> DagsterInstance:
-    """The instance in DAGSTER_HOME, its dagster.yaml rendered from the settings first."""
-    render_instance_config(s)
-    os.environ["DAGSTER_HOME"] = str(dagster_home(s))
-    return DagsterInstance.get()
+    """The instance in DAGSTER_HOME, its dagster.yaml rendered from the settings first.
+
+    Opening a new SQLite instance creates its tables; two processes doing that at once (two
+    refreshes started together on a fresh home) collide with "table runs already exists", so the
+    opening (and the rendering of dagster.yaml before it) is serialised by a lock file in DAGSTER_HOME.
+    """
+    home = dagster_home(s)
+    home.mkdir(parents=True, exist_ok=True)
+    with open(home / ".instance.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        render_instance_config(s)
+        os.environ["DAGSTER_HOME"] = str(home)
+        return DagsterInstance.get()

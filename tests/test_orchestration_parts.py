@@ -1,4 +1,5 @@
-"""The writer lock, failure alerts (real SMTP and HTTP servers) and the drop-folder sensor logic."""
+"""The writer lock, the Dagster instance opened by several processes at once, failure alerts (real SMTP
+and HTTP servers) and the drop-folder sensor logic."""
 
 from __future__ import annotations
 
@@ -57,6 +58,21 @@ class _Recorder:
         self.messages.append(envelope)
         return "250 OK"
 
+
+
+def test_processes_opening_a_new_instance_together_all_succeed(tmp_path: Path) -> None:
+    """Two refreshes started together on a fresh home both create Dagster's SQLite tables; without
+    the lock in orchestration/instance.py two or more of four such processes fail with "table runs
+    already exists" (seen on every try while writing this test)."""
+    env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}
+    env.update(WAREHOUSE_HOME=str(tmp_path), WAREHOUSE_DEMO_MODE="1")
+    opening = ("from orchestration.instance import get_instance; from orchestration.settings import Settings\n"
+               "print(len(get_instance(Settings.from_env()).get_runs()))")
+    processes = [subprocess.Popen([sys.executable, "-c", opening], cwd=REPO_ROOT, env=env, text=True,
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for _ in range(4)]
+    outputs = [process.communicate(timeout=300)[0] for process in processes]
+    assert [process.returncode for process in processes] == [0] * 4, "\n".join(o[-800:] for o in outputs)
+    assert [output.strip().splitlines()[-1] for output in outputs] == ["0"] * 4
 
 def test_failure_alert_reaches_smtp_and_webhook(monkeypatch: pytest.MonkeyPatch) -> None:
     recorder = _Recorder()
