@@ -18,20 +18,16 @@ import platform
 import secrets
 import subprocess
 import sys
-import tempfile
 import time
-from datetime import date
 from pathlib import Path
 
 import dlt
 import duckdb
-from ingest_throughput import KEY
+from sample_sources import KEY, add_source_arguments, scratch_with_sources
 
 from ingestion.case_events import case_events_source
 from ingestion.duckdb_extensions import load_extension
 from ingestion.pipelines import raw_pipeline
-from ingestion.sample_data.__main__ import write_sources
-from ingestion.sample_data.generator import generate
 
 PORT = 18766
 
@@ -58,15 +54,10 @@ def duckdb_copy(store: Path) -> tuple[float, int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", default="large", help="generate this scale (unless --sources is given)")
-    parser.add_argument("--sources", type=Path, help="an existing sources folder holding case_events.sqlite")
+    add_source_arguments(parser, "case_events.sqlite")
     parser.add_argument("--formats", nargs="+", default=["insert_values", "parquet"])
     args = parser.parse_args()
-    folder = Path(tempfile.mkdtemp(prefix="case-events-load-"))
-    sources = args.sources
-    if sources is None:
-        sources = folder / "sources"
-        write_sources(generate(args.scale, 42, date(2026, 11, 20)), sources)
+    folder, sources = scratch_with_sources("case-events-load-", args)
     store = sources / "case_events.sqlite"
     token = secrets.token_urlsafe(16)
     token_file = folder / "token"

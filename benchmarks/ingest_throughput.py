@@ -21,18 +21,17 @@ from pathlib import Path
 
 import dlt
 import duckdb
+from sample_sources import KEY
 
 from ingestion.case_events import case_events_source
 from ingestion.case_system import os2bos_source
 from ingestion.duckdb_extensions import load_extension
 from ingestion.finance import finance_source
 from ingestion.pipelines import raw_pipeline
-from ingestion.pseudonymise import PseudonymKey
 from ingestion.sample_data.__main__ import write_sources
 from ingestion.sample_data.case_events_api import CaseEventsServer
 from ingestion.sample_data.generator import generate
 
-KEY = PseudonymKey(b"benchmark-only-key-0123456789abcdef", "bench")
 TOKEN = secrets.token_urlsafe(16)  # the scratch API server and its client share it
 
 

@@ -14,20 +14,16 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import tempfile
 import time
-from datetime import date
 from pathlib import Path
 
 import dlt
 import duckdb
 
-from ingest_throughput import KEY
+from sample_sources import KEY, add_source_arguments, scratch_with_sources
 from scale import Settings, copy_sqlite, raw_connection
 from ingestion.case_system import os2bos_source
 from ingestion.pipelines import raw_pipeline
-from ingestion.sample_data.__main__ import write_sources
-from ingestion.sample_data.generator import generate
 
 READER_CONFIG: dict[str, str | int] = {"memory_limit": "2GB", "threads": 1}
 
@@ -56,15 +52,10 @@ def duckdb_copy(sqlite_file: Path, folder: Path) -> tuple[float, int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", default="large", help="generate this scale (unless --sources is given)")
-    parser.add_argument("--sources", type=Path, help="an existing sources folder holding os2bos.sqlite")
+    add_source_arguments(parser, "os2bos.sqlite")
     parser.add_argument("--backends", nargs="+", default=["pyarrow", "duckdb"])
     args = parser.parse_args()
-    folder = Path(tempfile.mkdtemp(prefix="os2bos-load-"))
-    sources = args.sources
-    if sources is None:
-        sources = folder / "sources"
-        write_sources(generate(args.scale, 42, date(2026, 11, 20)), sources)
+    folder, sources = scratch_with_sources("os2bos-load-", args)
     sqlite_file = sources / "os2bos.sqlite"
     loads = {backend: load_with(backend, sqlite_file, folder) for backend in args.backends}
     native_seconds, native_rows = duckdb_copy(sqlite_file, folder)

@@ -501,7 +501,6 @@ def run_suite(
                         time.perf_counter() - started, page)
 
 
-
 def run_warehouse_suite(
     spec: SuiteSpec, raw_path: Path, build_path: Path, duckdb_config: dict[str, str | int], **options: Any,
 ) -> SuiteOutcome:
@@ -510,6 +509,7 @@ def run_warehouse_suite(
     if spec.layer is Layer.RAW:
         return run_suite(spec, raw_path, duckdb_config, **options)
     return run_suite(spec, build_path, duckdb_config, attach={"raw": raw_path}, **options)
+
 
 def _select(column: str, types: dict[str, str]) -> str:
     """Decimals as DOUBLE (GX compares floats fast, Decimal objects slowly); absent optional columns as NULL."""
