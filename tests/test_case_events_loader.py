@@ -11,15 +11,18 @@ from typing import Any
 
 import dlt
 import duckdb
+import pyarrow as pa
 import pytest
 import requests
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from ingestion.case_events import (
+    CaseEventsApiError,
     HttpSettings,
     birth_date_from_personnummer,
     case_events_source,
-    pseudonymise_event,
+    events_table,
+    person_derivation,
     sex_from_personnummer,
 )
 from ingestion.pipelines import raw_pipeline
@@ -32,6 +35,17 @@ TOKEN = "test-case-events-token-0123456789"
 KEY = PseudonymKey(b"test-only-case-events-key-0123456789abcdef", "test-v1")
 FAST = HttpSettings(timeout=0.5, max_attempts=6, backoff_factor=0.01, max_retry_delay=2.0)
 PAGE_SIZE = 200
+# The raw table as docs/case_events_api.md lists it.
+LANDED_TYPES = {
+    "id": "VARCHAR", "type": "VARCHAR", "person_id": "VARCHAR", "birth_date": "DATE", "sex": "VARCHAR",
+    "pseudonym_key_version": "VARCHAR", "case_reference": "VARCHAR", "jurisdiction": "VARCHAR",
+    "municipality_code": "VARCHAR", "caseworker": "VARCHAR", "team": "VARCHAR",
+    "occurred_at": "TIMESTAMP WITH TIME ZONE", "updated_at": "TIMESTAMP WITH TIME ZONE", "deleted": "BOOLEAN",
+    "details__reporter": "VARCHAR", "details__urgent": "BOOLEAN", "details__outcome": "VARCHAR",
+    "details__related_event_id": "VARCHAR", "details__staircase_step": "BIGINT", "details__scaling_step": "BIGINT",
+    "details__goal_reached": "VARCHAR", "details__plan_type": "VARCHAR", "details__follow_up_number": "BIGINT",
+    "details__reason": "VARCHAR", "_dlt_load_id": "VARCHAR", "_dlt_id": "VARCHAR",
+}
 
 
 @pytest.fixture(scope="module")
@@ -136,6 +150,9 @@ def test_full_load_lands_every_live_event_once_and_pseudonymised(
     assert birth_date == expected_birth is not None
 
     assert_no_national_ids(pipeline, {row[0] for row in stored(store, "select distinct national_id from events")})
+    types = dict(landed(pipeline, "select column_name, data_type from information_schema.columns "
+                                  "where table_schema = 'case_events' and table_name = 'events'"))
+    assert types == LANDED_TYPES
 
 
 def assert_no_national_ids(pipeline: dlt.Pipeline, national_ids: set[str]) -> None:
@@ -294,15 +311,36 @@ def test_api_contract_errors_and_filters(store: Path, server: CaseEventsServer) 
     assert limited.status_code == 429 and limited.headers["Retry-After"] == "1"
 
 
-def test_pseudonymise_event_drops_identifiers_and_names() -> None:
-    event = {"id": "ev-1", "jurisdiction": "SE", "national_id": "20120304-5678", "name": "Anna",
-             "details": {"first_name": "Anna", "outcome": "granted"}}
-    row = pseudonymise_event(event, KEY)
-    assert set(row) == {"id", "jurisdiction", "details", "person_id", "birth_date", "sex", "pseudonym_key_version"}
-    assert row["details"] == {"outcome": "granted"}
-    assert row["person_id"] == person_id(KEY, "201203045678") and row["sex"] == "M"
-    tombstone = {"id": "ev-2", "type": "follow_up_held", "updated_at": "2026-01-01T00:00:00.000000Z", "deleted": True}
-    assert pseudonymise_event(tombstone, KEY) == tombstone
+def test_events_table_drops_identifiers_and_names_and_keeps_new_fields() -> None:
+    events = [
+        {"id": "ev-1", "type": "decision_made", "jurisdiction": "SE", "national_id": "20120304-5678", "name": "Anna",
+         "occurred_at": "2026-01-01T09:00:00+01:00", "updated_at": "2026-01-01T08:00:00.000000Z",
+         "details": {"first_name": "Anna", "outcome": "granted", "staircase_step": 3, "room": "B2"},
+         "channel": "phone"},
+        {"id": "ev-2", "type": "follow_up_held", "updated_at": "2026-01-01T00:00:00.000000Z", "deleted": True},
+    ]
+    table = events_table(events, person_derivation(KEY), KEY.version)
+    assert not {"national_id", "name", "first_name", "details", "details__first_name"} & set(table.column_names)
+    decision, tombstone = table.to_pylist()
+    assert decision["person_id"] == person_id(KEY, "201203045678") and decision["sex"] == "M"
+    assert str(decision["birth_date"]) == "2012-03-04" and decision["pseudonym_key_version"] == KEY.version
+    assert decision["details__outcome"] == "granted" and decision["details__staircase_step"] == 3
+    assert decision["details__room"] == "B2" and decision["channel"] == "phone"  # new fields land, not lost
+    assert decision["occurred_at"].isoformat() == "2026-01-01T08:00:00+00:00"
+    assert tombstone["deleted"] is True and tombstone["person_id"] is None and tombstone["channel"] is None
+    assert table.schema.field("occurred_at").type == pa.timestamp("us", tz="UTC")
+    assert table.schema.field("updated_at").type == pa.string()  # dlt's incremental compares the API's text
+
+
+@pytest.mark.parametrize(("event", "message"), [
+    ({"id": "ev-1", "details": ["not", "an", "object"]}, "not a JSON object"),
+    ({"id": "ev-1", "occurred_at": "2026-01-01T09:00:00"}, "'occurred_at'"),  # no zone
+    ({"id": "ev-1", "details": {"staircase_step": "three"}}, "'details__staircase_step'"),
+    ({"type": "decision_made"}, "without an id"),
+])
+def test_events_table_names_what_does_not_fit(event: dict[str, Any], message: str) -> None:
+    with pytest.raises(CaseEventsApiError, match=message):
+        events_table([event], person_derivation(KEY), KEY.version)
 
 
 def test_personnummer_helpers() -> None:
