@@ -469,7 +469,7 @@ RAW_PAYMENTS = next(s for s in OS2BOS_SUITES if s.table == "core_payment")
 
 EVENT_TYPES = ["notification_received", "notification_assessed", "investigation_started",
                "investigation_finished", "decision_made", "plan_created", "follow_up_held", "outcome_assessed",
-               "case_closed", "decision_executed", "non_execution_reported"]
+               "case_closed", "decision_executed", "non_execution_reported", "immediate_effort_started"]
 
 RAW_EVENTS = SuiteSpec(
     name="raw_case_events_events", layer=Layer.RAW, schema="case_events", table="events",
