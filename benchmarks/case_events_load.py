@@ -16,14 +16,12 @@ import argparse
 import os
 import platform
 import secrets
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import dlt
 import duckdb
-from sample_sources import KEY, add_source_arguments, scratch_with_sources
+from sample_sources import KEY, add_source_arguments, events_api, scratch_with_sources
 
 from ingestion.case_events import case_events_source
 from ingestion.duckdb_extensions import load_extension
@@ -62,14 +60,8 @@ def main() -> None:
     token = secrets.token_urlsafe(16)
     token_file = folder / "token"
     token_file.write_text(token)
-    api = subprocess.Popen([sys.executable, "-m", "ingestion.sample_data.case_events_api", "--data", str(store),
-                            "--port", str(PORT), "--token-file", str(token_file)], env=os.environ)
-    try:
-        time.sleep(3)
-        loads = {f: load_with(f, f"http://127.0.0.1:{PORT}", token, folder) for f in args.formats}
-    finally:
-        api.terminate()
-        api.wait()
+    with events_api(store, PORT, token_file) as url:
+        loads = {f: load_with(f, url, token, folder) for f in args.formats}
     native_seconds, native_rows = duckdb_copy(store)
     print(f"\nscratch folder {folder}; machine {platform.machine()}, {os.cpu_count()} cores; "
           f"duckdb {duckdb.__version__}, dlt {dlt.__version__}")

@@ -40,6 +40,7 @@ from pathlib import Path
 import duckdb
 import psutil
 
+from sample_sources import events_api
 from transform_overhead import Settings, run_directly, statements_in_dbt_order
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -368,12 +369,8 @@ def main() -> None:
     # The sources' counterparts first: they need nothing from the refresh.
     raw_duckdb = {name: run_counterpart(name) for name in ("os2bos", "case_events", "finance")}
 
-    api = subprocess.Popen([PYTHON, "-m", "ingestion.sample_data.case_events_api", "--data",
-                            str(home / "sources" / "case_events.sqlite"), "--port", str(port),
-                            "--token-file", str(token_file)], cwd=REPO_ROOT, env=env)
     deadline = time.time() + args.deadline_minutes * 60 if args.deadline_minutes else None
-    try:
-        time.sleep(3)
+    with events_api(home / "sources" / "case_events.sqlite", port, token_file, env):
         print("[benchmark] full refresh ...", flush=True)
         started_at = time.time()
         profiler = start_profiler(args.py_spy, home / "profile.txt") if args.py_spy else None
@@ -389,9 +386,6 @@ def main() -> None:
             print("[benchmark] second refresh, nothing new ...", flush=True)
             again = run_measured([PYTHON, "-m", "orchestration", "refresh"], env, home / "tmp", deadline, check=False)
             _, again_stages = stages_of_run(home / "dagster", again)
-    finally:
-        api.terminate()
-        api.wait()
 
     transform = stages.get("transform (dbt build)")
     if target is not None and transform is not None and not transform.stopped:
