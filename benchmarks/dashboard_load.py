@@ -35,6 +35,7 @@ from tests.superset_helpers import (
     CHROMIUM_ARGS,
     SupersetServer,
     api_session,
+    listed,
     log_in,
     running_superset,
 )
@@ -56,29 +57,15 @@ class Answer:
     failure: str | None
 
 
-def dashboard_slugs(server: SupersetServer) -> list[str]:
-    session = api_session(server)
-    response = session.get(f"{server.base_url}/api/v1/dashboard/", params={"q": "(page_size:100)"}, timeout=60)
-    response.raise_for_status()
-    return sorted(row["slug"] for row in response.json()["result"])
-
-
-def chart_names(server: SupersetServer) -> dict[int, str]:
-    session = api_session(server)
-    response = session.get(f"{server.base_url}/api/v1/chart/", params={"q": "(page_size:100)"}, timeout=60)
-    response.raise_for_status()
-    return {row["id"]: row["slice_name"] for row in response.json()["result"]}
-
-
 def recorded_requests(server: SupersetServer, role: str) -> list[ChartRequest]:
     """The chart-data requests each dashboard sends when `role` opens it in a browser."""
-    names = chart_names(server)
+    names = {row["id"]: row["slice_name"] for row in listed(server, "chart")}
     recorded: list[ChartRequest] = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_context(viewport={"width": 1600, "height": 2200}).new_page()
         log_in(page, server, role)
-        for slug in dashboard_slugs(server):
+        for slug in sorted(row["slug"] for row in listed(server, "dashboard")):
             bodies: list[dict] = []
 
             def record(request: Request, into: list[dict] = bodies) -> None:

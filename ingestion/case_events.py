@@ -104,6 +104,7 @@ DETAILS_PREFIX = "details__"
 CURSOR_COLUMN = "updated_at"
 # Fields the contract knows, at the top of an event and inside its `details`.
 KNOWN_FIELDS = {name for name in EVENT_COLUMNS if not name.startswith(DETAILS_PREFIX)} | {"details", "national_id"}
+NOT_NULL = {name for name, column in EVENT_COLUMNS.items() if column.get("nullable") is False}
 KNOWN_DETAILS = {name.removeprefix(DETAILS_PREFIX) for name in EVENT_COLUMNS if name.startswith(DETAILS_PREFIX)}
 # Who a national id belongs to: (pseudonym, birth date, sex), from (jurisdiction, national id).
 Derivation = Callable[[str, str], tuple[str, date | None, str | None]]
@@ -161,8 +162,7 @@ def events_table(events: list[dict[str, Any]], derive: Derivation, key_version: 
         columns[DETAILS_PREFIX + name] = _typed(DETAILS_PREFIX + name, [fields.get(name) for fields in details], None)
     if columns["id"].null_count:
         raise CaseEventsApiError("the API sent an event without an id; the run fails and the cursor stays")
-    nullable = {name: column.get("nullable", True) for name, column in EVENT_COLUMNS.items()}
-    schema = pa.schema([pa.field(name, array.type, nullable=nullable.get(name, True)) for name, array in columns.items()])
+    schema = pa.schema([pa.field(name, array.type, nullable=name not in NOT_NULL) for name, array in columns.items()])
     return pa.table(list(columns.values()), schema=schema)
 
 

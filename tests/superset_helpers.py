@@ -337,13 +337,18 @@ def warehouse_database_id(server: SupersetServer) -> int:
     return int(databases[DATABASE_NAME]["id"])
 
 
-def dataset_ids(server: SupersetServer) -> dict[str, int]:
-    """Superset dataset id by ``schema.table``."""
+def listed(server: SupersetServer, resource: str) -> list[dict[str, Any]]:
+    """The first 100 rows of ``GET /api/v1/<resource>/`` (dataset, chart, dashboard), as the admin."""
     response = api_session(server).get(
-        f"{server.base_url}/api/v1/dataset/", params={"q": "(page_size:100)"}, timeout=30
+        f"{server.base_url}/api/v1/{resource}/", params={"q": "(page_size:100)"}, timeout=60
     )
     response.raise_for_status()
-    return {f"{d['schema']}.{d['table_name']}": int(d["id"]) for d in response.json()["result"]}
+    return response.json()["result"]
+
+
+def dataset_ids(server: SupersetServer) -> dict[str, int]:
+    """Superset dataset id by ``schema.table``."""
+    return {f"{d['schema']}.{d['table_name']}": int(d["id"]) for d in listed(server, "dataset")}
 
 
 def run_sql(session: requests.Session, server: SupersetServer, database_id: int, sql: str) -> requests.Response:
