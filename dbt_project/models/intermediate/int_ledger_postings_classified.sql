@@ -1,5 +1,12 @@
--- Materialised as a table: several marts read it (a view would be recomputed for each).
-{{ config(materialized='table') }}
+-- Stored, since several marts read it (a view would be recomputed for each), and incremental: each
+-- night only new and changed postings are written (macros/incremental_by_fingerprint.sql).
+{{ config(
+    materialized='incremental',
+    unique_key='posting_id',
+    incremental_strategy='delete+insert',
+    on_schema_change='sync_all_columns',
+    post_hook="{{ delete_rows_missing_from(ref('stg_finance__ledger_postings'), 'posting_id') }}",
+) }}
 
 -- One row per general-ledger posting, classified for the KPB reconciliation (DOMAIN.md step 5):
 -- every posting is either attributed to children (a payment posting matched by voucher 'BOS<payment_id>',
@@ -121,4 +128,4 @@ final as (
 
 )
 
-select * from final
+{{ select_new_or_changed('final', 'posting_id') }}

@@ -1,5 +1,12 @@
--- Materialised as a table: several marts read it (a view would be recomputed for each).
-{{ config(materialized='table') }}
+-- Stored, since several marts read it (a view would be recomputed for each), and incremental: each
+-- night only new and changed payments are written (macros/incremental_by_fingerprint.sql).
+{{ config(
+    materialized='incremental',
+    unique_key='payment_id',
+    incremental_strategy='delete+insert',
+    on_schema_change='sync_all_columns',
+    post_hook="{{ delete_rows_missing_from(ref('stg_os2bos__payments'), 'payment_id') }}",
+) }}
 
 -- One row per OS2bos payment (planned or paid), attributed to its client (the child of the case) and to
 -- an intervention via its activity (int_activities_enriched: schedule -> activity -> appropriation ->
@@ -83,4 +90,4 @@ attributed as (
 
 )
 
-select * from attributed
+{{ select_new_or_changed('attributed', 'payment_id') }}
