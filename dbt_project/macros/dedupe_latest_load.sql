@@ -11,10 +11,15 @@
     timestamp, the latest version of such a row is dropped (`exclude_soft_deleted=true`, the default).
     The column is looked up at run time, so relations without it are unaffected.
 
+    `unique_in_raw=true` says the loader already keeps one row per key (dlt replaces the table or
+    merges on this very key, as for OS2bos and the case events): no window is computed. At national
+    scale the window costs about 2 s for every model and test that reads the staging view. The
+    staging model's `unique` test still checks the claim on every build.
+
     Returns a complete `select` (use it as the body of a CTE). The helper column `_dedupe_row_number`
     is returned too; select named columns from the CTE.
 -#}
-{% macro dedupe_latest_load(relation, primary_key, exclude_soft_deleted=true) -%}
+{% macro dedupe_latest_load(relation, primary_key, exclude_soft_deleted=true, unique_in_raw=false) -%}
     {%- set found = namespace(load_id=none, row_id=none, deleted_at=none) -%}
     {%- if execute -%}
         {%- for column in adapter.get_columns_in_relation(relation) -%}
@@ -37,6 +42,11 @@
     {%- if not order_by -%}
         {%- do order_by.append(primary_key) -%}
     {%- endif -%}
+    {%- if unique_in_raw %}
+    select deduplicated.*, 1 as _dedupe_row_number
+    from {{ relation }} as deduplicated
+    where true
+    {%- else %}
     select *
     from (
         select
@@ -48,6 +58,7 @@
         from {{ relation }} as ranked_source
     ) as deduplicated
     where _dedupe_row_number = 1
+    {%- endif %}
     {%- if exclude_soft_deleted and found.deleted_at is not none %}
       and {{ adapter.quote(found.deleted_at) }} is null
     {%- endif %}

@@ -1,3 +1,6 @@
+-- A table, not a view: several models and tests read it (a view is recomputed for each).
+{{ config(materialized='table') }}
+
 -- One row per closed case (case_reference with a case_closed event; the first closure counts), with
 -- whether the child returned to services within 12 months. Return (Kolada U33400/U33461 style): an event
 -- for the same child (person_id, any case) that starts new help, occurring after the closure and at most

@@ -1,3 +1,6 @@
+-- A table, not a view: several models and tests read it (a view is recomputed for each).
+{{ config(materialized='table') }}
+
 -- KPB for the in-house unit (DOMAIN.md step 2-4): one row per in-house activity x month with the hours
 -- it received and its share of the unit's salaries.
 --

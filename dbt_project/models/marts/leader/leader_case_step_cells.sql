@@ -1,4 +1,5 @@
-{{ config(schema='intermediate', materialized='view') }}
+{{ config(schema='intermediate', materialized='table') }}
+-- A table, not a view: the agg_ model and every test of these cells read it (a view is recomputed for each).
 -- Cells of the leaders' deadline compliance before suppression: case-processing step instances
 -- (fct_case_steps) per year of the due date x jurisdiction x school district of the child (dim_client) x
 -- process step, with margins ('All' districts, 'All' steps). Children are counted distinctly per cell.

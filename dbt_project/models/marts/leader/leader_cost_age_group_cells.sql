@@ -1,4 +1,5 @@
-{{ config(schema='intermediate', materialized='view') }}
+{{ config(schema='intermediate', materialized='table') }}
+-- A table, not a view: the agg_ model and every test of these cells read it (a view is recomputed for each).
 -- Cells of the leaders' cost per client by age group before suppression: one row per year x school
 -- district x age group (fct_client_cost.age_group), with margins ('All'). Clients are counted distinctly
 -- in every cell (margins are not sums of cells); costs add up.

@@ -1,4 +1,5 @@
-{{ config(schema='intermediate', materialized='view') }}
+{{ config(schema='intermediate', materialized='table') }}
+-- A table, not a view: the agg_ model and every test of these cells read it (a view is recomputed for each).
 -- Cells of the leaders' cost distribution before suppression: each child's total cost in a year
 -- (fct_client_cost, all interventions) falls in one cost band; one row per year x school district x cost
 -- band, with margins ('All'). A child belongs to one district (dim_client), so cells add up.

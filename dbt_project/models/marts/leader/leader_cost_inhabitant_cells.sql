@@ -1,4 +1,5 @@
-{{ config(schema='intermediate', materialized='view') }}
+{{ config(schema='intermediate', materialized='table') }}
+-- A table, not a view: the agg_ model and every test of these cells read it (a view is recomputed for each).
 -- Cells of the leaders' cost per inhabitant before suppression: one row per year x school district (and
 -- 'All') with the year's cost and children (fct_client_cost) and the inhabitants aged 0-17 and 0-22 on
 -- 1 January (fct_population, SAMPLE population). Years with cost only.

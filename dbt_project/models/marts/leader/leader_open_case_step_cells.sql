@@ -1,4 +1,5 @@
-{{ config(schema='intermediate', materialized='view') }}
+{{ config(schema='intermediate', materialized='table') }}
+-- A table, not a view: the agg_ model and every test of these cells read it (a view is recomputed for each).
 -- Cells of the leaders' open case-processing steps before suppression, as of the reference date: steps
 -- open and due within var case_steps_near_deadline_days (fct_case_steps.is_open_near_deadline) or open
 -- past their deadline, per jurisdiction x open status x school district x process step, with margins

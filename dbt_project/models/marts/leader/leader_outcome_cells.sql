@@ -1,4 +1,5 @@
-{{ config(schema='intermediate', materialized='view') }}
+{{ config(schema='intermediate', materialized='table') }}
+-- A table, not a view: the agg_ model and every test of these cells read it (a view is recomputed for each).
 -- Cells of the leaders' effect table before suppression: each case's latest outcome assessment that is a
 -- follow-up (fct_outcomes: is_latest_assessment and not is_baseline, as the semantic layer's
 -- cases_assessed_after_baseline), per year of that assessment x school district of the child (dim_client)

@@ -2,7 +2,7 @@ with
 
 source as (
 
-    {{ dedupe_latest_load(source('os2bos', 'core_activitycategory'), 'id') }}
+    {{ dedupe_latest_load(source('os2bos', 'core_activitycategory'), 'id', unique_in_raw=true) }}
 
 ),
 

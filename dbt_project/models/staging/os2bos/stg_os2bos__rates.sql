@@ -2,7 +2,7 @@ with
 
 source as (
 
-    {{ dedupe_latest_load(source('os2bos', 'core_rate'), 'variablerate_ptr_id') }}
+    {{ dedupe_latest_load(source('os2bos', 'core_rate'), 'variablerate_ptr_id', unique_in_raw=true) }}
 
 ),
 
