@@ -92,13 +92,15 @@ def test_an_incremental_night_equals_a_rebuild_and_rewrites_only_changes(
     _dbt(rebuilt, raw, tmp_path / "rebuild", "run", "--full-refresh", *selection)
 
     compiled = {r["unique_id"].rsplit(".", 1)[-1]: r["compiled_code"] for r in night["results"]}
+    after = {model: _rows(incremental, model) for model in INCREMENTAL_MODELS}
     for model in INCREMENTAL_MODELS:
         assert "stored.row_fingerprint" in compiled[model], f"{model} was not built incrementally"
-        after, expected = _rows(incremental, model), _rows(rebuilt, model)
-        assert after == expected, f"{model}: {len(after - expected)} rows not in the rebuild, {len(expected - after)} missing"
-        assert after != before[model], f"{model}: the night's changes did not reach it"
+        expected = _rows(rebuilt, model)
+        assert after[model] == expected, \
+            f"{model}: {len(after[model] - expected)} rows not in the rebuild, {len(expected - after[model])} missing"
+        assert after[model] != before[model], f"{model}: the night's changes did not reach it"
 
-    changed = {model: len(_rows(incremental, model) - before[model]) for model in INCREMENTAL_MODELS}
+    changed = {model: len(after[model] - before[model]) for model in INCREMENTAL_MODELS}
     assert changed["int_payments_attributed"] >= 3  # paid, new, moved schedule / changed activity
     assert changed["int_ledger_postings_classified"] >= 2  # the new posting and the one it made a duplicate
 

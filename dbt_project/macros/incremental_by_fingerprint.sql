@@ -13,9 +13,10 @@
 
     Usage, in a model whose final CTE `result` has one row per `key`:
 
-        {{ config(materialized='incremental', unique_key='key', incremental_strategy='delete+insert',
-                  on_schema_change='sync_all_columns',
+        {{ config(materialized='incremental', unique_key='key',
                   post_hook="{{ delete_rows_missing_from(ref('stg_source'), 'key') }}") }}
+
+    (delete+insert and on_schema_change 'sync_all_columns' are set for every model in dbt_project.yml.)
         ...
         {{ select_new_or_changed('result', 'key') }}
 -#}

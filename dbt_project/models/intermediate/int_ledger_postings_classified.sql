@@ -3,8 +3,6 @@
 {{ config(
     materialized='incremental',
     unique_key='posting_id',
-    incremental_strategy='delete+insert',
-    on_schema_change='sync_all_columns',
     post_hook="{{ delete_rows_missing_from(ref('stg_finance__ledger_postings'), 'posting_id') }}",
 ) }}
 

@@ -3,8 +3,6 @@
 {{ config(
     materialized='incremental',
     unique_key='payment_id',
-    incremental_strategy='delete+insert',
-    on_schema_change='sync_all_columns',
     post_hook="{{ delete_rows_missing_from(ref('stg_os2bos__payments'), 'payment_id') }}",
 ) }}
 
