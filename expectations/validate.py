@@ -4,7 +4,9 @@ result for Data Docs.
 How a suite runs (memory stays bounded by `batch_rows`, not by the table):
 1. schema: `SELECT * ... LIMIT 0` → GX `ExpectTableColumnsToMatchSet` (exact_match=False);
 2. row-level expectations: the needed columns are streamed with `fetch_record_batch`; GX
-   validates every batch and the unexpected counts are added up;
+   validates every batch and the unexpected counts are added up. With a quality_dir, only rows
+   whose values GX has not passed before are streamed; the rows it passed in an earlier run are
+   counted in DuckDB and added to the results (`validated_rows`);
 3. metrics (uniqueness, references, date order and windows, freshness, row counts, volume,
    reconciliations): one SQL query each, run by DuckDB, one number each; GX evaluates
    `ExpectColumnValuesToBeBetween` on the one-row frame of all of them.
@@ -41,6 +43,7 @@ import duckdb  # noqa: E402
 import great_expectations as gx  # noqa: E402
 import great_expectations.expectations as gxe  # noqa: E402
 import pandas as pd  # noqa: E402
+import pyarrow as pa  # noqa: E402
 from great_expectations.core.expectation_validation_result import (  # noqa: E402
     ExpectationSuiteValidationResult,
     ExpectationValidationResult,
@@ -52,6 +55,7 @@ from great_expectations.data_context.types.resource_identifiers import (  # noqa
     ValidationResultIdentifier,
 )
 
+from expectations import validated_rows  # noqa: E402
 from expectations.suites import ERROR, Expect, Layer, Metric, SuiteSpec, Volume  # noqa: E402
 
 BATCH_ROWS = 500_000  # rows per streamed record batch: ~tens of MB for a handful of columns
@@ -106,6 +110,7 @@ class SuiteOutcome:
     failures: list[Failure] = field(default_factory=list)
     seconds: float = 0.0
     data_docs: Path | None = None  # this result's Data Docs page, when Data Docs were built
+    rows_reused: int = 0  # of `rows`, those GX passed in an earlier run (not streamed again)
 
     @property
     def errors(self) -> list[Failure]:
@@ -264,42 +269,60 @@ def _validate(context: Any, spec: SuiteSpec, part: str, frame: pd.DataFrame, exp
     return list(batch.validate(suite).results)
 
 
-def _merge_row_results(per_batch: list[list[Any]]) -> list[Any]:
-    """Add up the unexpected counts of one expectation over all batches (results in suite order)."""
+def _passed_hashes(context: Any, spec: SuiteSpec, frame: pd.DataFrame, row_level: list[Expect],
+                   batch_results: list[Any], hashes: pa.Array) -> pa.Array:
+    """The hashes of the batch's rows that passed every expectation. Where an expectation failed,
+    GX is asked again, on this batch and for the failed expectations only, which rows it rejected."""
+    failed = [e for e, r in zip(row_level, batch_results, strict=True) if not r.success]
+    if not failed:
+        return hashes
+    if any(_exception(r) for r in batch_results):
+        return hashes.slice(0, 0)  # no row-level verdict: none of the batch's rows is kept
+    suite = gx.ExpectationSuite(name=f"{spec.name}.rows.failed", expectations=[_gx_row_expectation(e) for e in failed])
+    batch = _batch_definition(context, spec, "rows").get_batch(batch_parameters={"dataframe": frame})
+    rejected: set[int] = set()
+    for result in batch.validate(suite, result_format="COMPLETE").results:
+        rejected.update((result.result or {}).get("unexpected_index_list") or [])
+    keep = pa.array([position not in rejected for position in range(len(frame))], type=pa.bool_())
+    return hashes.filter(keep)
+
+
+def _merge_row_results(per_batch: list[list[Any]], reused: list[validated_rows.Reused]) -> list[Any]:
+    """Add up the counts of one expectation over all batches (results in suite order) and the rows
+    that passed it in an earlier run (`reused`, see validated_rows)."""
     merged = []
-    for results in zip(*per_batch, strict=True):
+    for results, earlier in zip(zip(*per_batch, strict=True), reused, strict=True):
         failed_with_exception = next((r for r in results if r.exception_info and
                                       r.exception_info.get("raised_exception")), None)
         if failed_with_exception is not None:
             merged.append(failed_with_exception)
             continue
         combined = copy.deepcopy(results[-1])
-        if len(results) > 1:
-            summary = dict(combined.result or {})
-            element = sum((r.result or {}).get("element_count", 0) or 0 for r in results)
-            missing = sum((r.result or {}).get("missing_count", 0) or 0 for r in results)
-            unexpected = sum((r.result or {}).get("unexpected_count", 0) or 0 for r in results)
-            partial: list[Any] = []
-            for r in results:
-                partial.extend((r.result or {}).get("partial_unexpected_list", []) or [])
-            partial = partial[:20]
-            if "element_count" in summary:
-                nonmissing = element - missing
-                summary.update({
-                    "element_count": element, "missing_count": missing, "unexpected_count": unexpected,
-                    "missing_percent": 100.0 * missing / element if element else None,
-                    "unexpected_percent": 100.0 * unexpected / nonmissing if nonmissing else None,
-                    "unexpected_percent_total": 100.0 * unexpected / element if element else None,
-                    "unexpected_percent_nonmissing": 100.0 * unexpected / nonmissing if nonmissing else None,
-                    "partial_unexpected_list": partial,
-                    "partial_unexpected_counts": [
-                        {"value": value, "count": count}
-                        for value, count in Counter(map(_hashable, partial)).most_common(20)
-                    ],
-                })
-                summary.pop("partial_unexpected_index_list", None)
-            combined.result = summary
-            combined.success = all(r.success for r in results)
+        summary = dict(combined.result or {})
+        element = earlier.element_count + sum((r.result or {}).get("element_count", 0) or 0 for r in results)
+        missing = earlier.missing_count + sum((r.result or {}).get("missing_count", 0) or 0 for r in results)
+        unexpected = sum((r.result or {}).get("unexpected_count", 0) or 0 for r in results)
+        partial: list[Any] = []
+        for r in results:
+            partial.extend((r.result or {}).get("partial_unexpected_list", []) or [])
+        partial = partial[:20]
+        if "element_count" in summary:
+            nonmissing = element - missing
+            summary.update({
+                "element_count": element, "missing_count": missing, "unexpected_count": unexpected,
+                "missing_percent": 100.0 * missing / element if element else None,
+                "unexpected_percent": 100.0 * unexpected / nonmissing if nonmissing else None,
+                "unexpected_percent_total": 100.0 * unexpected / element if element else None,
+                "unexpected_percent_nonmissing": 100.0 * unexpected / nonmissing if nonmissing else None,
+                "partial_unexpected_list": partial,
+                "partial_unexpected_counts": [
+                    {"value": value, "count": count}
+                    for value, count in Counter(map(_hashable, partial)).most_common(20)
+                ],
+            })
+            summary.pop("partial_unexpected_index_list", None)
+        combined.result = summary
+        combined.success = all(r.success for r in results)
         merged.append(combined)
     return merged
 
@@ -344,6 +367,7 @@ def run_suite(
     attach: dict[str, Path] | None = None,
     batch_rows: int = BATCH_ROWS,
     build_docs: bool = True,
+    every_row: bool = False,
 ) -> SuiteOutcome:
     """Validate `spec` against its table in `database`, opened read-only and closed on return.
 
@@ -351,6 +375,8 @@ def run_suite(
     error failed) updated there, and the result is stored and rendered into Data Docs.
     attach: further DuckDB files to attach read-only under a catalog name (e.g. {"raw": raw_path}
     for a mart suite that reconciles against the raw layer).
+    every_row: stream every row to GX, even those it passed in an earlier run (the record of
+    passed rows is written afresh).
     """
     started = time.perf_counter()
     today = today or dt.date.today()
@@ -362,6 +388,7 @@ def run_suite(
     metric_values: dict[str, float | None] = {}
     metric_bounds: dict[str, tuple[float | None, float | None]] = {}
     rows = 0
+    rows_reused = 0
 
     with duckdb.connect(str(database), read_only=True, config=config) as connection:
         for catalog, path in (attach or {}).items():
@@ -388,18 +415,36 @@ def run_suite(
         columns = [c for c in spec.columns() if c in readable]
         if row_level:
             selected = ", ".join(_select(c, types) for c in columns)
-            reader = connection.sql(f"SELECT {selected} FROM {spec.qualified_table}").fetch_record_batch(batch_rows)
+            hashed_rows = (f"SELECT {selected}, {validated_rows.row_hash(columns, types)} AS {validated_rows.HASH_COLUMN} "
+                           f"FROM {spec.qualified_table}")
+            remembered = None
+            if quality_dir is not None and validated_rows.reusable(row_level):
+                remembered = validated_rows.ValidatedRows(
+                    quality_dir, spec, validated_rows.fingerprint(row_level, columns, types))
+                if not every_row:
+                    remembered.attach(connection)
+            reader = connection.sql(remembered.unseen(hashed_rows) if remembered else hashed_rows
+                                    ).fetch_record_batch(batch_rows)
             per_batch: list[list[Any]] = []
+            passed_now: list[Any] = []  # hashes of the streamed rows every expectation passed
             for record_batch in reader:
-                frame = record_batch.to_pandas()
+                frame = record_batch.select(columns).to_pandas()
                 rows += len(frame)
-                per_batch.append(_validate(context, spec, "rows", frame,
-                                           [_gx_row_expectation(e) for e in row_level]))
+                batch_results = _validate(context, spec, "rows", frame, [_gx_row_expectation(e) for e in row_level])
+                per_batch.append(batch_results)
+                if remembered is not None:
+                    passed_now.append(_passed_hashes(context, spec, frame, row_level, batch_results,
+                                                     record_batch.column(validated_rows.HASH_COLUMN)))
                 del frame
             if not per_batch:  # an empty table: GX still evaluates (and reports) each expectation
                 per_batch.append(_validate(context, spec, "rows", pd.DataFrame({c: [] for c in columns}),
                                            [_gx_row_expectation(e) for e in row_level]))
-            results += _merge_row_results(per_batch)
+            reused = [validated_rows.Reused(0, 0)] * len(row_level)
+            if remembered is not None:
+                rows_reused, reused = remembered.reused(connection, hashed_rows, row_level)
+                rows += rows_reused
+                remembered.replace(connection, hashed_rows, passed_now)
+            results += _merge_row_results(per_batch, reused)
             severities += [e.severity for e in row_level]
         for expectation in missing:
             gx_expectation = _gx_row_expectation(expectation)
@@ -496,9 +541,10 @@ def run_suite(
 
     page = None
     if quality_dir is not None:
-        page = _store_and_render(context, Path(quality_dir), spec, results, rows, run_name, build_docs, today)
+        page = _store_and_render(context, Path(quality_dir), spec, results, rows, rows_reused, run_name,
+                                 build_docs, today)
     return SuiteOutcome(spec.name, f"{spec.schema}.{spec.table}", int(rows), len(results), failures,
-                        time.perf_counter() - started, page)
+                        time.perf_counter() - started, page, rows_reused)
 
 
 def run_warehouse_suite(
@@ -561,7 +607,7 @@ def _full_suite(spec: SuiteSpec) -> gx.ExpectationSuite:
 
 
 def _store_and_render(context: Any, quality_dir: Path, spec: SuiteSpec, results: list[Any], rows: int,
-                      run_name: str | None, build_docs: bool, today: dt.date) -> Path | None:
+                      rows_reused: int, run_name: str | None, build_docs: bool, today: dt.date) -> Path | None:
     with _locked(quality_dir):
         context.suites.add_or_update(_full_suite(spec))
         run_time = dt.datetime.now(dt.timezone.utc)
@@ -581,7 +627,8 @@ def _store_and_render(context: Any, quality_dir: Path, spec: SuiteSpec, results:
                 "great_expectations_version": gx.__version__,
                 "run_id": run_id,
                 "validation_time": run_time,
-                "batch_spec": {"table": batch_identifier, "rows": int(rows), "run_date": today.isoformat()},
+                "batch_spec": {"table": batch_identifier, "rows": int(rows), "run_date": today.isoformat(),
+                               "rows_passed_in_earlier_runs": int(rows_reused)},
                 "active_batch_definition": {"datasource_name": f"{spec.layer.value}.duckdb",
                                             "data_connector_name": "pushed_down_and_streamed",
                                             "data_asset_name": batch_identifier,

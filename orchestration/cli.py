@@ -124,7 +124,7 @@ def rollback_command(to: str | None) -> int:
     return 0
 
 
-def validate() -> int:
+def validate(every_row: bool = False) -> int:
     from expectations.suites import SUITES
     from expectations.validate import build_data_docs_index, run_warehouse_suite
 
@@ -133,9 +133,11 @@ def validate() -> int:
     for spec in SUITES:
         outcome = run_warehouse_suite(
             spec, s.raw_path, s.build_path, s.duckdb_config(), quality_dir=s.quality_dir, today=s.run_date(),
+            every_row=every_row,
         )
         verdict = "passed" if not outcome.failures else ("FAILED" if outcome.errors else "passed with warnings")
-        print(f"[validate] {spec.name} on {outcome.table} ({outcome.rows} rows): {verdict}")
+        print(f"[validate] {spec.name} on {outcome.table} ({outcome.rows} rows, {outcome.rows_reused} passed "
+              f"before): {verdict}")
         for failure in outcome.failures:
             print(f"[validate]     {failure.severity}: {failure.describe()}")
         errors += len(outcome.errors)
@@ -157,7 +159,9 @@ def main(argv: list[str] | None = None) -> int:
     rotate = commands.add_parser("rotate-pseudonym-key", help="re-key the raw layer's pseudonyms with a new key")
     rotate.add_argument("--new-key-file", type=Path, required=True, help="file holding the new key (>= 32 bytes)")
     rotate.add_argument("--new-version", required=True, help="the new key's version label, e.g. 2027-01")
-    commands.add_parser("validate", help="run the Great Expectations suites on the current raw and build files")
+    check = commands.add_parser("validate", help="run the Great Expectations suites on the current raw and build files")
+    check.add_argument("--every-row", action="store_true",
+                       help="stream every row to GX, also rows it passed in an earlier run")
     commands.add_parser("instance", help="render DAGSTER_HOME/dagster.yaml from the settings (run before the "
                                          "webserver and daemon start)")
     args = parser.parse_args(argv)
@@ -179,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
         from orchestration.rotation import rotate_pseudonym_key
 
         return rotate_pseudonym_key(args.new_key_file, args.new_version)
-    return validate()
+    return validate(args.every_row)
 
 
 if __name__ == "__main__":
