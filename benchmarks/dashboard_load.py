@@ -7,8 +7,10 @@ does (`manage.py serve`, gunicorn on loopback). A headless Chromium signs in as 
 each dashboard and records the chart-data requests the dashboard itself sends (its charts and
 the value lists of its native filters), so the load is exactly what the leaders' browsers ask for. Then `--users` threads, each its own signed-in
 session, replay all of them `--rounds` times in a staggered order with Superset's cache bypassed
-(`force`), so every request runs its query on DuckDB. Prints latency per dashboard and the slowest
-charts as Markdown for docs/benchmarks.md.
+(`force`), so every request runs its query on DuckDB; with `--cache warm`, one user asks each once
+first and the users are then answered from the cache. `--metadata-uri` and `--redis-url` serve
+the production profile (PostgreSQL metadata, Redis cache). Prints latency per dashboard and the
+slowest charts as Markdown for docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -85,8 +87,10 @@ def recorded_requests(server: SupersetServer, role: str) -> list[ChartRequest]:
     return recorded
 
 
-def replay(server: SupersetServer, role: str, requests_: list[ChartRequest], users: int, rounds: int) -> list[Answer]:
-    """`users` threads, each its own session, asking every request `rounds` times, cache bypassed."""
+def replay(
+    server: SupersetServer, role: str, requests_: list[ChartRequest], users: int, rounds: int, force: bool = True
+) -> list[Answer]:
+    """`users` threads, each its own session, asking every request `rounds` times (`force`: cache bypassed)."""
     sessions = [api_session(server, role) for _ in range(users)]
     answers: list[Answer] = []
     lock = threading.Lock()
@@ -95,7 +99,7 @@ def replay(server: SupersetServer, role: str, requests_: list[ChartRequest], use
     def user(number: int) -> None:
         for step in range(rounds * len(requests_)):
             request = requests_[(number + step) % len(requests_)]  # staggered: users ask different charts
-            body = dict(request.body, force=True)
+            body = dict(request.body, force=force)
             started = time.monotonic()
             try:
                 response = sessions[number].post(f"{server.base_url}{CHART_DATA}", json=body, timeout=300)
@@ -153,18 +157,31 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=3, help="times each user asks every recorded request")
     parser.add_argument("--role", default="leader")
+    parser.add_argument("--cache", choices=["bypass", "warm"], default="bypass",
+                        help="bypass: every request runs its query; warm: one user asks every request once, "
+                             "then the users are answered from Superset's cache (what it costs Superset itself)")
+    parser.add_argument("--metadata-uri", help="Superset's metadata database (the production profile: PostgreSQL)")
+    parser.add_argument("--redis-url", help="Superset's cache in Redis (the production profile)")
     args = parser.parse_args()
     serving_path = args.home / "warehouse" / "serving.duckdb"
     if not serving_path.exists():
         sys.exit(f"no published warehouse at {serving_path}: run a refresh for that home first")
     work_dir = Path(tempfile.mkdtemp(prefix="dashboard-load-"))
-    with running_superset(args.home, serving_path, work_dir) as server:
+    overrides: dict[str, str] = {}
+    if args.metadata_uri:
+        overrides["SUPERSET_METADATA_URI"] = args.metadata_uri
+    if args.redis_url:
+        overrides["SUPERSET_CACHE_REDIS_URL"] = args.redis_url
+        overrides["SUPERSET_CACHE_KEY_PREFIX"] = f"bench_{os.getpid()}"
+    with running_superset(args.home, serving_path, work_dir, overrides) as server:
         recorded = recorded_requests(server, args.role)
         print(f"recorded {len(recorded)} chart requests on {len({r.dashboard for r in recorded})} dashboards",
               file=sys.stderr)
         (work_dir / "requests.json").write_text(json.dumps([r.__dict__ for r in recorded], indent=1))
+        if args.cache == "warm":
+            replay(server, args.role, recorded, users=1, rounds=1, force=False)
         started = time.monotonic()
-        answers = replay(server, args.role, recorded, args.users, args.rounds)
+        answers = replay(server, args.role, recorded, args.users, args.rounds, force=args.cache == "bypass")
         report(answers, args.users, time.monotonic() - started, serving_path)
 
 
