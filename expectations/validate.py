@@ -269,6 +269,39 @@ def _validate(context: Any, spec: SuiteSpec, part: str, frame: pd.DataFrame, exp
     return list(batch.validate(suite).results)
 
 
+def _validate_rows(
+    connection: duckdb.DuckDBPyConnection, context: Any, spec: SuiteSpec, row_level: list[Expect], columns: list[str],
+    types: dict[str, str], batch_rows: int, remembered: validated_rows.ValidatedRows | None,
+) -> tuple[list[Any], int, int]:
+    """Stream the rows GX has not passed before (all of them without `remembered`) in record
+    batches, validate each, and merge the results with the counts of the rows passed before.
+    Returns the merged results, the table's rows and, of those, the rows passed before."""
+    selected = ", ".join(_select(c, types) for c in columns)
+    hashed_rows = (f"SELECT {selected}, {validated_rows.row_hash(columns, types)} AS {validated_rows.HASH_COLUMN} "
+                   f"FROM {spec.qualified_table}")
+    query = remembered.unseen(hashed_rows) if remembered else hashed_rows
+    per_batch: list[list[Any]] = []
+    passed_now: list[pa.Array] = []  # hashes of the streamed rows every expectation passed
+    rows = 0
+    for record_batch in connection.sql(query).fetch_record_batch(batch_rows):
+        frame = record_batch.select(columns).to_pandas()
+        rows += len(frame)
+        batch_results = _validate(context, spec, "rows", frame, [_gx_row_expectation(e) for e in row_level])
+        per_batch.append(batch_results)
+        if remembered is not None:
+            passed_now.append(_passed_hashes(context, spec, frame, row_level, batch_results,
+                                             record_batch.column(validated_rows.HASH_COLUMN)))
+        del frame
+    if not per_batch:  # no row streamed (an empty table, or nothing new): GX still evaluates each expectation
+        per_batch.append(_validate(context, spec, "rows", pd.DataFrame({c: [] for c in columns}),
+                                   [_gx_row_expectation(e) for e in row_level]))
+    rows_reused, reused = 0, [validated_rows.Reused(0, 0)] * len(row_level)
+    if remembered is not None:
+        rows_reused, reused = remembered.reused(connection, hashed_rows, row_level)
+        remembered.replace(connection, hashed_rows, passed_now)
+    return _merge_row_results(per_batch, reused), rows + rows_reused, rows_reused
+
+
 def _passed_hashes(context: Any, spec: SuiteSpec, frame: pd.DataFrame, row_level: list[Expect],
                    batch_results: list[Any], hashes: pa.Array) -> pa.Array:
     """The hashes of the batch's rows that passed every expectation. Where an expectation failed,
@@ -414,37 +447,15 @@ def run_suite(
         missing = [e for e in spec.row_level if e not in row_level]
         columns = [c for c in spec.columns() if c in readable]
         if row_level:
-            selected = ", ".join(_select(c, types) for c in columns)
-            hashed_rows = (f"SELECT {selected}, {validated_rows.row_hash(columns, types)} AS {validated_rows.HASH_COLUMN} "
-                           f"FROM {spec.qualified_table}")
             remembered = None
             if quality_dir is not None and validated_rows.reusable(row_level):
                 remembered = validated_rows.ValidatedRows(
                     quality_dir, spec, validated_rows.fingerprint(row_level, columns, types))
                 if not every_row:
                     remembered.attach(connection)
-            reader = connection.sql(remembered.unseen(hashed_rows) if remembered else hashed_rows
-                                    ).fetch_record_batch(batch_rows)
-            per_batch: list[list[Any]] = []
-            passed_now: list[Any] = []  # hashes of the streamed rows every expectation passed
-            for record_batch in reader:
-                frame = record_batch.select(columns).to_pandas()
-                rows += len(frame)
-                batch_results = _validate(context, spec, "rows", frame, [_gx_row_expectation(e) for e in row_level])
-                per_batch.append(batch_results)
-                if remembered is not None:
-                    passed_now.append(_passed_hashes(context, spec, frame, row_level, batch_results,
-                                                     record_batch.column(validated_rows.HASH_COLUMN)))
-                del frame
-            if not per_batch:  # an empty table: GX still evaluates (and reports) each expectation
-                per_batch.append(_validate(context, spec, "rows", pd.DataFrame({c: [] for c in columns}),
-                                           [_gx_row_expectation(e) for e in row_level]))
-            reused = [validated_rows.Reused(0, 0)] * len(row_level)
-            if remembered is not None:
-                rows_reused, reused = remembered.reused(connection, hashed_rows, row_level)
-                rows += rows_reused
-                remembered.replace(connection, hashed_rows, passed_now)
-            results += _merge_row_results(per_batch, reused)
+            row_results, rows, rows_reused = _validate_rows(connection, context, spec, row_level, columns, types,
+                                                            batch_rows, remembered)
+            results += row_results
             severities += [e.severity for e in row_level]
         for expectation in missing:
             gx_expectation = _gx_row_expectation(expectation)
