@@ -6,8 +6,10 @@
    serves its case events over the REST API, as the source system does.
 2. Runs the product's nightly job, `python -m orchestration refresh` (ingest, transform,
    validate, publish), then a second refresh with nothing new (the floor of an incremental
-   nightly run). Each refresh is timed whole, with the peak memory of its process tree and the
-   peak size of its DuckDB temp folder; Dagster's step statistics split it into stages.
+   nightly run), then writes one day of work into the sources (`ingestion.sample_data.next_day`)
+   and runs a third refresh as of that day: the nightly refresh the target is about. Each refresh
+   is timed whole, with the peak memory of its process tree and the peak size of its DuckDB temp
+   folder; Dagster's step statistics split it into stages.
 3. Runs each stage's raw-DuckDB counterpart in a process of its own, with the same memory limit
    and threads: the sources scanned natively (sqlite_scanner, read_csv) into a scratch file, and
    the SQL dbt compiled in the refresh executed in one connection (see transform_overhead.py).
@@ -33,13 +35,14 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from importlib.metadata import version
 from pathlib import Path
 
 import duckdb
 import psutil
 
+from ingestion.sample_data.next_day import advance_one_day
 from sample_sources import events_api
 from transform_overhead import Settings, run_directly, statements_in_dbt_order
 
@@ -382,6 +385,7 @@ def main() -> None:
         run_id, stages = stages_of_run(home / "dagster", full)
         target = newest_dbt_target(started_at)
         again, again_stages, again_target = None, {}, None
+        one_day, one_day_stages, one_day_target, day_of_work = None, {}, None, None
         if full.completed and full.returncode == 0:
             print("[benchmark] second refresh, nothing new ...", flush=True)
             again_started_at = time.time()
@@ -389,6 +393,17 @@ def main() -> None:
             (home / "benchmark_nothing_new.log").write_text(again.output)
             _, again_stages = stages_of_run(home / "dagster", again)
             again_target = newest_dbt_target(again_started_at)
+        if again is not None and again.completed and again.returncode == 0:
+            day = date.fromisoformat(args.as_of) + timedelta(days=1)
+            day_of_work = advance_one_day(home / "sources", day)
+            print(f"[benchmark] third refresh, after one day of work: {day_of_work} ...", flush=True)
+            day_started_at = time.time()
+            one_day = run_measured([PYTHON, "-m", "orchestration", "refresh"],
+                                   {**env, "WAREHOUSE_REFERENCE_DATE": day.isoformat()}, home / "tmp", deadline,
+                                   check=False)
+            (home / "benchmark_one_day.log").write_text(one_day.output)
+            _, one_day_stages = stages_of_run(home / "dagster", one_day)
+            one_day_target = newest_dbt_target(day_started_at)
 
     transform = stages.get("transform (dbt build)")
     if target is not None and transform is not None and not transform.stopped:
@@ -406,6 +421,8 @@ def main() -> None:
     profile = dbt_profile(target) if target is not None and (target / "run_results.json").exists() else []
     if again_target is not None:
         profile += ["", "second refresh, nothing new:", *dbt_profile(again_target)]
+    if one_day_target is not None:
+        profile += ["", "third refresh, one day of work:", *dbt_profile(one_day_target)]
     if args.py_spy:
         time.sleep(2)  # py-spy writes its file when the sampled process has gone
         profile += ["", "py-spy, full refresh:", *profile_summary(home / "profile.txt")]
@@ -424,6 +441,8 @@ def main() -> None:
         "raw_duckdb": {name: summary(m) for name, m in raw_duckdb.items()},
         "stages": [asdict(s) for s in stages.values()],
         "second_refresh_stages": {s.name: round(s.seconds, 1) for s in again_stages.values()},
+        "day_of_work": None if day_of_work is None else str(day_of_work), "third_refresh": summary(one_day),
+        "third_refresh_stages": {s.name: round(s.seconds, 1) for s in one_day_stages.values()},
         "dbt_profile": profile,
     }
     (home / "benchmark.json").write_text(json.dumps(report, indent=2))
@@ -439,18 +458,22 @@ def main() -> None:
           f"peak DuckDB temp {full.peak_temp_gib:.1f} GiB")
     if again is not None:
         print(f"second refresh (nothing new): {again.seconds:.0f} s, peak RSS {again.peak_rss_gib:.1f} GiB")
-    print("\n| stage | time | rows | rows/s | peak RSS | raw DuckDB | raw DuckDB peak | ratio | nothing new |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    if one_day is not None:
+        state = f" (FAILED, exit code {one_day.returncode}: see benchmark_one_day.log)" if one_day.returncode else ""
+        print(f"third refresh (one day of work{state}): {one_day.seconds:.0f} s, "
+              f"peak RSS {one_day.peak_rss_gib:.1f} GiB; the day: {day_of_work}")
+    print("\n| stage | time | rows | rows/s | peak RSS | raw DuckDB | raw DuckDB peak | ratio | nothing new | one day |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for stage in stages.values():
         time_text = f"≥ {stage.seconds:.0f} s (stopped)" if stage.stopped else f"{stage.seconds:.1f} s"
         rate = f"{stage.rows / stage.seconds:,.0f}" if stage.rows and stage.seconds and not stage.stopped else "–"
         raw = f"{stage.raw_duckdb_seconds:.1f} s" if stage.raw_duckdb_seconds else "–"
         raw_peak = f"{stage.raw_duckdb_peak_gib:.1f} GiB" if stage.raw_duckdb_peak_gib else "–"
         ratio = f"{stage.seconds / stage.raw_duckdb_seconds:.1f}×" if stage.raw_duckdb_seconds else "–"
-        again_seconds = report["second_refresh_stages"].get(stage.name)
+        later = [report[key].get(stage.name) for key in ("second_refresh_stages", "third_refresh_stages")]
         print(f"| {stage.name} | {time_text} | {f'{stage.rows:,}' if stage.rows else '–'} | {rate} | "
               f"{stage.peak_rss_gib or 0:.1f} GiB | {raw} | {raw_peak} | {ratio} | "
-              f"{'–' if again_seconds is None else f'{again_seconds:.1f} s'} |")
+              + " | ".join('–' if seconds is None else f'{seconds:.1f} s' for seconds in later) + " |")
     if profile:
         print("\n" + "\n".join(profile))
 

@@ -53,7 +53,7 @@ def _columns_of(table: pa.Table, export_format: ExportFormat) -> dict[str, str]:
     ])
 
 
-def _write_csv(table: pa.Table, path: Path, encoding: str) -> None:
+def write_csv(table: pa.Table, path: Path, encoding: str) -> None:
     if encoding not in ENCODINGS:
         raise ValueError(f"encoding must be one of {', '.join(ENCODINGS)}, not {encoding!r}")
     utf8_path = path.with_name(f"{path.name}.utf8.tmp")
@@ -92,7 +92,7 @@ def _write_exports(
         if file_format == "xlsx":
             _write_xlsx(rows, export_format, path)
         else:
-            _write_csv(_export_columns(rows, export_format, date_style), path, encoding)
+            write_csv(_export_columns(rows, export_format, date_style), path, encoding)
         written.append(path)
     return written
 
