@@ -189,8 +189,8 @@ def _read_ledger(path: Path) -> pa.Table:
     )
 
 
-def _reexport_month(drop_folder: Path, day: date, paid: list[tuple]) -> tuple[Path, int]:
-    """The month's ledger as the newest export holding it, plus a posting per payment made on `day`."""
+def _month_so_far(drop_folder: Path, day: date) -> tuple[pa.Table, int]:
+    """The month's postings as the newest export holding them carries them, and the last posting number."""
     month_suffix = f"-{day.month:02d}-{day.year}"
     month_rows, last_posting = None, 0
     for path in _ledger_files(drop_folder):
@@ -201,7 +201,11 @@ def _reexport_month(drop_folder: Path, day: date, paid: list[tuple]) -> tuple[Pa
             month_rows = in_month
     if month_rows is None:
         raise ValueError(f"no ledger export in {drop_folder} holds {day:%Y-%m}: generate the sample first")
-    with_municipality = "Kommunekode" in month_rows.column_names
+    return month_rows, last_posting
+
+
+def _reexport_month(drop_folder: Path, day: date, month_rows: pa.Table, last_posting: int, paid: list[tuple]) -> Path:
+    """The month's ledger re-exported with a posting for every payment made on `day`."""
     new = {
         "Posteringsnr": pa.array(range(last_posting + 1, last_posting + 1 + len(paid)), pa.int64()),
         "Bilagsnr": [f"BOS{payment_id}" for payment_id, *_ in paid],
@@ -212,18 +216,22 @@ def _reexport_month(drop_folder: Path, day: date, paid: list[tuple]) -> tuple[Pa
                   for payment_id, _, account, _ in paid],
         "Beløb": [f"{amount:.2f}".replace(".", ",") for _, amount, _, _ in paid],
     }
-    if with_municipality:
+    if "Kommunekode" in month_rows.column_names:
         new["Kommunekode"] = [MUNICIPALITIES[municipality - 1][0] for *_, municipality in paid]
     month = pa.concat_tables([month_rows, pa.table(new, schema=month_rows.schema)])
     target = drop_folder / f"{LEDGER.file_stem}_{day.year}-{day.month:02d}.csv"
     scratch = target.with_name(f".{target.name}.part")  # delivered whole: never a half-written file
     write_csv(month, scratch, LEDGER_ENCODING)
     scratch.replace(target)
-    return target, len(paid)
+    return target
 
 
 def advance_one_day(sources: Path, day: date) -> DayOfWork:
-    """Writes `day`'s work into the sources folder of `python -m ingestion.sample_data`."""
+    """Writes `day`'s work into the sources folder of `python -m ingestion.sample_data`.
+
+    The ledger is read first: a day whose month no export holds changes nothing."""
+    drop_folder = sources / "finance_drop"
+    month_rows, last_posting = _month_so_far(drop_folder, day)
     with sqlite3.connect(sources / "os2bos.sqlite") as os2bos:
         paid = _pay_due_payments(os2bos, day)
         reassigned = _reassign_cases(os2bos, day)
@@ -232,8 +240,8 @@ def advance_one_day(sources: Path, day: date) -> DayOfWork:
     with sqlite3.connect(sources / "case_events.sqlite") as events:
         added = _repeat_week_old_events(events, day)
     events.close()
-    ledger_file, postings = _reexport_month(sources / "finance_drop", day, paid)
-    return DayOfWork(day, len(paid), reassigned, granted, added, ledger_file, postings)
+    ledger_file = _reexport_month(drop_folder, day, month_rows, last_posting, paid)
+    return DayOfWork(day, len(paid), reassigned, granted, added, ledger_file, len(paid))
 
 
 def main() -> None:
