@@ -110,6 +110,36 @@ def test_a_reexport_replaces_its_period(raw: RawLayer) -> None:
     ]
 
 
+def _key_hints(raw: RawLayer, table: str) -> dict[str, str]:
+    columns = raw.pipeline().default_schema.tables[table]["columns"]
+    return {name: "merge" if hints.get("merge_key") else "primary"
+            for name, hints in columns.items() if hints.get("merge_key") or hints.get("primary_key")}
+
+
+def test_a_reexport_deletes_by_its_period_alone_also_in_a_raw_layer_keyed_by_line(raw: RawLayer) -> None:
+    """A second key besides the period makes dlt delete rows matching either (`... OR d.period =
+    s.period`), which DuckDB can only join row by row: at national scale a month's re-export never
+    finished. A raw layer loaded with the row key (as before) must lose it on the next load."""
+    write_export(raw.drop / "ledger_postings_2024.csv",
+                 ledger_lines((1, "05-01-2024", "100,00"), (2, "01-03-2024", "50,00")), delivered=1_000)
+    write_export(raw.drop / "budget_2024.csv", [BUDGET_HEADER, f"{ACCOUNT};015190;2024;1;900,00"], delivered=1_000)
+    keyed_by_line = finance_source(raw.drop)
+    for table in ("ledger_postings", "budgets"):
+        keyed_by_line.resources[table].apply_hints(primary_key=("source_sha256", "source_line"))
+    raw.pipeline().run(keyed_by_line).raise_on_failed_jobs()
+    assert _key_hints(raw, "ledger_postings") == {"period": "merge", "source_sha256": "primary", "source_line": "primary"}
+    archive_loaded_files(raw.drop, raw.pipeline())
+
+    write_export(raw.drop / "ledger_postings_2024-03.csv", ledger_lines((2, "01-03-2024", "55,00")))
+    write_export(raw.drop / "budget_2024.csv", [BUDGET_HEADER, f"{ACCOUNT};015190;2024;1;950,00"])
+    raw.load()
+
+    assert _key_hints(raw, "ledger_postings") == {"period": "merge"}
+    assert _key_hints(raw, "budgets") == {"budget_year": "merge"}
+    assert raw.ledger_total() == (2, Decimal("155.00"))
+    assert raw.rows("select sum(amount) from finance.budgets") == [(Decimal("950.00"),)]
+
+
 def test_within_one_run_the_later_delivery_wins(raw: RawLayer) -> None:
     write_export(raw.drop / "ledger_postings_2024.csv", ledger_lines((1, "05-01-2024", "100,00")), delivered=1_000)
     later = pa.table({

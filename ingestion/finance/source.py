@@ -195,16 +195,20 @@ def finance_source(drop_folder: Path) -> list[DltResource]:
         _require_all_tables_selected()
         yield from handle_drop_folder(Path(drop_folder), dlt.current.source_state().setdefault(STATE_KEY, {}))
 
-    # Every table is merged on a key that identifies a row of a delivery, never appended: when a run is
-    # killed after DuckDB committed a load job but before dlt recorded it, the resumed package loads that
-    # job again, and only a key keeps its rows from landing twice. Ledger and budget rows are keyed by
-    # file content and line; a re-export still replaces its whole period (merge key).
+    # Every table is merged on a key, never appended: when a run is killed after DuckDB committed a load
+    # job but before dlt recorded it, the resumed package loads that job again, and only a key keeps its
+    # rows from landing twice. Ledger and budget rows are keyed by their period alone (merge key): a job
+    # loaded again deletes its period and inserts it again. They must have no primary key besides it,
+    # because dlt then deletes rows matching either key (`... OR d.period = s.period`), a join DuckDB can
+    # only run as a nested loop: re-exporting a month of 185,000 postings into 10 million ran out of disk
+    # after five minutes. `primary_key: False` also clears the key that raw layers loaded before kept.
     delete_insert = {"disposition": "merge", "strategy": "delete-insert"}
+    no_row_key = {name: {"name": name, "primary_key": False} for name in ("source_sha256", LINE_COLUMN)}
     return [
         *(
             dlt.transformer(_route(export_format.table), data_from=finance_files, name=export_format.table,
                             write_disposition=delete_insert, merge_key=export_format.merge_key,
-                            primary_key=("source_sha256", LINE_COLUMN))
+                            columns=no_row_key)
             for export_format in FORMATS
         ),
         dlt.transformer(_route("quarantine"), data_from=finance_files, name="quarantine",
