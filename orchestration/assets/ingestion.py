@@ -1,5 +1,6 @@
 """dlt loads into the raw DuckDB file, one Dagster asset per source table (key: dataset/table)."""
 
+import fcntl
 from collections.abc import Callable, Iterator
 
 import requests
@@ -53,11 +54,18 @@ def _pipeline(dataset: str, *, for_definitions: bool = False):
     Loading the asset graph (webserver, daemon, every run process) only needs the pipeline's
     destination and dataset, so it gets a working folder of its own: dlt resets a pipeline's
     working folder while it syncs state, and a second process creating its pipeline there
-    meanwhile would break the run that holds the writer lock.
+    meanwhile would break the run that holds the writer lock. That folder never holds state, so
+    dlt wipes and recreates it in every process: processes starting together (two refreshes, the
+    webserver and its daemon) take turns, else one removes the folder while another fills it.
     """
     s = settings()
-    working_folder = s.home / "dlt_definitions" if for_definitions else s.dlt_dir
-    return raw_pipeline(dataset, dataset, s.raw_path, working_folder)
+    if not for_definitions:
+        return raw_pipeline(dataset, dataset, s.raw_path, s.dlt_dir)
+    folder = s.home / "dlt_definitions"
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        return raw_pipeline(dataset, dataset, s.raw_path, folder)
 
 
 def _os2bos_pipeline():
