@@ -35,8 +35,8 @@ from pyarrow import csv
 from ingestion.finance.drop_folder import REJECTED
 from ingestion.finance.formats import LEDGER
 from ingestion.sample_data.catalogue import MUNICIPALITIES
-from ingestion.sample_data.reference_tables import ALL_SERVICES
 from ingestion.sample_data.finance_exports import write_csv
+from ingestion.sample_data.reference_tables import ALL_SERVICES
 
 # Daily shares: of open cases that get another caseworker, of expected activities that are granted.
 CASEWORKER_CHANGE_SHARE = 0.002
