@@ -386,24 +386,23 @@ def main() -> None:
         target = newest_dbt_target(started_at)
         again, again_stages, again_target = None, {}, None
         one_day, one_day_stages, one_day_target, day_of_work = None, {}, None, None
+
+        def later_refresh(log_name: str, refresh_env: dict[str, str]) -> tuple[Measured, dict[str, Stage], Path | None]:
+            refresh_started_at = time.time()
+            measured = run_measured([PYTHON, "-m", "orchestration", "refresh"], refresh_env, home / "tmp", deadline,
+                                    check=False)
+            (home / log_name).write_text(measured.output)
+            return measured, stages_of_run(home / "dagster", measured)[1], newest_dbt_target(refresh_started_at)
+
         if full.completed and full.returncode == 0:
             print("[benchmark] second refresh, nothing new ...", flush=True)
-            again_started_at = time.time()
-            again = run_measured([PYTHON, "-m", "orchestration", "refresh"], env, home / "tmp", deadline, check=False)
-            (home / "benchmark_nothing_new.log").write_text(again.output)
-            _, again_stages = stages_of_run(home / "dagster", again)
-            again_target = newest_dbt_target(again_started_at)
+            again, again_stages, again_target = later_refresh("benchmark_nothing_new.log", env)
         if again is not None and again.completed and again.returncode == 0:
             day = date.fromisoformat(args.as_of) + timedelta(days=1)
             day_of_work = advance_one_day(home / "sources", day)
             print(f"[benchmark] third refresh, after one day of work: {day_of_work} ...", flush=True)
-            day_started_at = time.time()
-            one_day = run_measured([PYTHON, "-m", "orchestration", "refresh"],
-                                   {**env, "WAREHOUSE_REFERENCE_DATE": day.isoformat()}, home / "tmp", deadline,
-                                   check=False)
-            (home / "benchmark_one_day.log").write_text(one_day.output)
-            _, one_day_stages = stages_of_run(home / "dagster", one_day)
-            one_day_target = newest_dbt_target(day_started_at)
+            one_day, one_day_stages, one_day_target = later_refresh(
+                "benchmark_one_day.log", {**env, "WAREHOUSE_REFERENCE_DATE": day.isoformat()})
 
     transform = stages.get("transform (dbt build)")
     if target is not None and transform is not None and not transform.stopped:

@@ -35,7 +35,7 @@ def _date_text(dates: pa.ChunkedArray, date_style: str) -> pa.ChunkedArray:
     return pc.binary_join_element_wise(*(pc.utf8_slice_codeunits(iso, a, b) for a, b in ((8, 10), (5, 7), (0, 4))), "-")
 
 
-def _export_columns(table: pa.Table, export_format: ExportFormat, date_style: str) -> pa.Table:
+def export_columns(table: pa.Table, export_format: ExportFormat, date_style: str) -> pa.Table:
     """Columns with the export's Danish headers and order; dates and amounts as Danish text."""
     text = {
         name: _danish_amounts(column) if pa.types.is_decimal(column.type)
@@ -92,7 +92,7 @@ def _write_exports(
         if file_format == "xlsx":
             _write_xlsx(rows, export_format, path)
         else:
-            write_csv(_export_columns(rows, export_format, date_style), path, encoding)
+            write_csv(export_columns(rows, export_format, date_style), path, encoding)
         written.append(path)
     return written
 

@@ -17,7 +17,7 @@ place as the day would:
   that month, see docs/finance_files.md) with a posting for every payment made that day.
 
 Command line (the sources of `python -m ingestion.sample_data`):
-`python -m ingestion.sample_data.next_day --sources var/sources --day 2026-11-21`.
+`python -m ingestion.sample_data.next_day --sources var/sources --day <the day after the sample's as-of day>`.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ import argparse
 import sqlite3
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pyarrow as pa
@@ -35,7 +36,7 @@ from pyarrow import csv
 from ingestion.finance.drop_folder import REJECTED
 from ingestion.finance.formats import LEDGER
 from ingestion.sample_data.catalogue import MUNICIPALITIES
-from ingestion.sample_data.finance_exports import write_csv
+from ingestion.sample_data.finance_exports import export_columns, write_csv
 from ingestion.sample_data.reference_tables import ALL_SERVICES
 
 # Daily shares: of open cases that get another caseworker, of expected activities that are granted.
@@ -206,19 +207,20 @@ def _month_so_far(drop_folder: Path, day: date) -> tuple[pa.Table, int]:
 
 def _reexport_month(drop_folder: Path, day: date, month_rows: pa.Table, last_posting: int, paid: list[tuple]) -> Path:
     """The month's ledger re-exported with a posting for every payment made on `day`."""
-    new = {
-        "Posteringsnr": pa.array(range(last_posting + 1, last_posting + 1 + len(paid)), pa.int64()),
-        "Bilagsnr": [f"BOS{payment_id}" for payment_id, *_ in paid],
-        "Bogføringsdato": [day.strftime("%d-%m-%Y")] * len(paid),
-        "Kontostreng": [account for _, _, account, _ in paid],
-        "Aktivitet": [account.rsplit("-", 1)[-1] for _, _, account, _ in paid],
-        "Tekst": [f"OS2BOS udbetaling {payment_id} {_SERVICE_NAMES.get(account.rsplit('-', 1)[-1], '')}".rstrip()
-                  for payment_id, _, account, _ in paid],
-        "Beløb": [f"{amount:.2f}".replace(".", ",") for _, amount, _, _ in paid],
-    }
-    if "Kommunekode" in month_rows.column_names:
-        new["Kommunekode"] = [MUNICIPALITIES[municipality - 1][0] for *_, municipality in paid]
-    month = pa.concat_tables([month_rows, pa.table(new, schema=month_rows.schema)])
+    codes = [account.rsplit("-", 1)[-1] for _, _, account, _ in paid]
+    postings = pa.table({
+        "posting_id": pa.array(range(last_posting + 1, last_posting + 1 + len(paid)), pa.int64()),
+        "voucher_number": [f"BOS{payment_id}" for payment_id, *_ in paid],
+        "posting_date": pa.array([day] * len(paid), pa.date32()),
+        "account_string": [account for _, _, account, _ in paid],
+        "activity_code": codes,
+        "posting_text": [f"OS2BOS udbetaling {payment_id} {_SERVICE_NAMES.get(code, '')}".rstrip()
+                         for (payment_id, *_), code in zip(paid, codes)],
+        "amount": pa.array([Decimal(str(amount)) for _, amount, _, _ in paid], pa.decimal128(18, 2)),
+        "municipality_code": [MUNICIPALITIES[municipality - 1][0] for *_, municipality in paid],
+    })
+    exported = export_columns(postings, LEDGER, "danish").select(month_rows.column_names)
+    month = pa.concat_tables([month_rows, exported.cast(month_rows.schema)])
     target = drop_folder / f"{LEDGER.file_stem}_{day.year}-{day.month:02d}.csv"
     scratch = target.with_name(f".{target.name}.part")  # delivered whole: never a half-written file
     write_csv(month, scratch, LEDGER_ENCODING)
