@@ -6,6 +6,7 @@ Run with Superset's own environment::
     superset_config/.venv/bin/python superset_config/manage.py serve --host 127.0.0.1 --port 8088
     superset_config/.venv/bin/python superset_config/manage.py import-dashboards
     superset_config/.venv/bin/python superset_config/manage.py clear-cache
+    superset_config/.venv/bin/python superset_config/manage.py warm-cache
     superset_config/.venv/bin/python superset_config/manage.py metrics
 
 Environment (see also superset_config.py):
@@ -378,6 +379,29 @@ def cmd_clear_cache(_: argparse.Namespace) -> None:
     clear_caches(create_app())
 
 
+def cmd_warm_cache(_: argparse.Namespace) -> None:
+    """Open every dashboard once per row-level-security scope, so leaders are served from the cache."""
+    import cache_warmup  # Playwright: only this command needs it
+
+    config = load_config()
+    try:
+        users = access.load(access.access_file())
+    except access.AccessConfigError as exc:
+        fail(str(exc))
+    chosen = cache_warmup.viewers(users, admin_username(), admin_password(config))
+    started = time.monotonic()
+    with cache_warmup.served(Path(__file__).resolve(), config.SUPERSET_HOME / "warm_cache_serve.log") as base_url:
+        warmed = cache_warmup.warm(base_url, chosen, log)
+    failures = [(scope.scope, slug, answer) for scope in warmed for slug, answer in scope.failures]
+    for scope, slug, answer in failures:
+        log(f"chart failed for {scope}: dashboard {slug}, chart {answer.slice_id or 'native filter values'}: "
+            f"HTTP {answer.status} {answer.error}")
+    requests = sum(len(scope.answers) for scope in warmed)
+    if failures:
+        fail(f"{len(failures)} of {requests} chart requests failed while warming the cache")
+    log(f"chart cache warmed: {requests} chart requests for {len(warmed)} scopes in {time.monotonic() - started:.1f} s")
+
+
 def cmd_metrics(args: argparse.Namespace) -> None:
     """Print the generated metrics (Markdown, or JSON with --json) without touching Superset."""
     translation = semantic_metrics.translate(semantic_metrics.load_manifest())
@@ -427,6 +451,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "import-dashboards", help="after a publish: regenerate metrics, re-import, apply access, clear caches"
     )
     commands.add_parser("clear-cache", help="drop cached chart data")
+    commands.add_parser(
+        "warm-cache", help="after a publish: open every dashboard once per access scope, filling the chart cache"
+    )
     metrics = commands.add_parser("metrics", help="print the metrics generated from the semantic layer")
     metrics.add_argument("--json", action="store_true")
     render = commands.add_parser("render-bundle", help="write the rendered import zip")
@@ -444,6 +471,7 @@ HANDLERS = {
     "import-dashboards": cmd_import_dashboards,
     "render-bundle": cmd_render_bundle,
     "clear-cache": cmd_clear_cache,
+    "warm-cache": cmd_warm_cache,
     "metrics": cmd_metrics,
     "serve": cmd_serve,
 }

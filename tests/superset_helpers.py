@@ -27,7 +27,6 @@ import pytest
 import requests
 import yaml
 from playwright.sync_api import Browser, Page, sync_playwright
-from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SUPERSET_DIR = REPO_ROOT / "superset_config"
@@ -230,31 +229,27 @@ def superset_server(
 
 # ---------------------------------------------------------------- browser
 
-CHROMIUM = "/usr/bin/chromium"  # Debian's; Playwright's own download does not work offline
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-# A chart is done when it shows a visualisation or an error, and no loading indicator.
-CHARTS_SETTLED_JS = """
-(expected) => {
-  const charts = [...document.querySelectorAll('[data-test="chart-grid-component"]')];
-  if (charts.length < expected) return false;
-  return charts.every((chart) => {
-    if (chart.querySelector('.loading, [data-test="loading-indicator"], [aria-label="Loading"]')) {
-      return false;
-    }
-    return chart.querySelector(
-      'canvas, svg, table, .header-line, [role="alert"], .ant-alert, .ant-empty'
-    ) !== null;
-  });
-}
-"""
+
+def load_superset_module(name: str) -> ModuleType:
+    """A module of superset_config/ that does not import Superset (semantic_metrics, dashboard_browser)."""
+    spec = importlib.util.spec_from_file_location(name, SUPERSET_DIR / f"{name}.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault(name, module)
+    spec.loader.exec_module(module)
+    return module
+
+
+def load_semantic_metrics() -> ModuleType:
+    return load_superset_module("semantic_metrics")
+
+
+dashboard_browser = load_superset_module("dashboard_browser")
+CHROMIUM: str = dashboard_browser.CHROMIUM
+CHROMIUM_ARGS: list[str] = dashboard_browser.CHROMIUM_ARGS
+CHARTS_SETTLED_JS: str = dashboard_browser.CHARTS_SETTLED_JS
+
+
 CHART_ERROR_SELECTOR = '[role="alert"], .ant-alert-error, [data-test="error-tooltip"], .ant-empty'
 
 
@@ -267,45 +262,10 @@ def browser() -> Iterator[Browser]:
         chromium.close()
 
 
-def log_in(page: Page, server: SupersetServer, role: str, attempts: int = 3) -> None:
-    """Sign in through Superset's React login form.
-
-    The form is part of the single-page app: on a busy machine it can render (so the inputs are
-    found and filled) and then mount again while the app boots, which empties it, and the click
-    submits nothing. So each attempt waits for the app to settle, checks the filled values, and
-    counts only the form's POST as a submission; the failure message says what the page showed.
-    """
+def log_in(page: Page, server: SupersetServer, role: str) -> None:
+    """Sign in as ``role`` through Superset's login form (the product's own sign-in, see dashboard_browser)."""
     credentials = server.as_user(role)
-    seen: list[str] = []
-    for _ in range(attempts):
-        page.goto(f"{server.base_url}/login/")
-        page.wait_for_selector("input#username", timeout=60_000)
-        try:
-            page.wait_for_load_state("networkidle", timeout=20_000)
-        except PlaywrightTimeoutError:
-            pass  # still busy: the value check below catches an emptied form
-        page.fill("input#username", credentials.username)
-        page.fill("input#password", credentials.password)
-        if page.input_value("input#username") != credentials.username:
-            seen.append("the form was emptied after filling")
-            continue
-        try:
-            with page.expect_response(
-                lambda response: "/login/" in response.url and response.request.method == "POST", timeout=30_000
-            ) as posted:
-                page.click("button[type=submit]")
-        except PlaywrightTimeoutError:
-            seen.append("the click sent no login request")
-            continue
-        if posted.value.status >= 400:
-            seen.append(f"the login request answered HTTP {posted.value.status}")
-            continue
-        try:
-            page.wait_for_url(lambda url: "/login" not in url, timeout=60_000, wait_until="commit")
-            return
-        except PlaywrightTimeoutError:
-            seen.append(f"still on the login page: {page.inner_text('body')[:300]!r}")
-    raise AssertionError(f"{role} could not sign in after {attempts} attempts: {seen}")
+    dashboard_browser.log_in(page, server.base_url, credentials.username, credentials.password)
 
 
 # ---------------------------------------------------------------- HTTP API
@@ -388,16 +348,6 @@ def chart_data(
         },
         timeout=120,
     )
-
-
-def load_semantic_metrics() -> ModuleType:
-    """superset_config/semantic_metrics.py (pure Python: no Superset import)."""
-    spec = importlib.util.spec_from_file_location("semantic_metrics", SUPERSET_DIR / "semantic_metrics.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("semantic_metrics", module)
-    spec.loader.exec_module(module)
-    return module
 
 
 def latest_year_cost_per_client(serving_path: Path) -> tuple[int, float]:

@@ -24,6 +24,7 @@ from tests.superset_helpers import (
     SupersetServer,
     api_session,
     chart_data,
+    dashboard_browser,
     dataset_ids,
     log_in,
     run_manage,
@@ -194,6 +195,41 @@ def test_chart_cache_is_cleared_after_publish(superset_server: SupersetServer, t
     run_manage(["import-dashboards"], superset_server.env, log)
     assert "chart data cache cleared" in log.read_text()
     assert is_cached() is False
+
+
+def test_warm_cache_answers_every_scope_from_the_cache(
+    superset_server: SupersetServer, browser: Browser, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """After a publish the pipeline runs `manage.py warm-cache`: every chart of every dashboard, for a
+    municipality-wide leader and for a district leader (row-level security keys the cache), is then
+    answered from the cache when the leaders open the dashboards."""
+    logs = tmp_path_factory.mktemp("warm_cache")
+    run_manage(["clear-cache"], superset_server.env, logs / "clear.log")
+    run_manage(["warm-cache"], superset_server.env, logs / "warm.log")
+    warm_log = (logs / "warm.log").read_text()
+    assert "cache warmed for all districts (as head_of_department)" in warm_log, warm_log
+    assert f"cache warmed for {LEADER_DISTRICT} (as leader_nord)" in warm_log, warm_log
+
+    for role in ("leader", "district_leader"):
+        context = browser.new_context(viewport={"width": 1600, "height": 2200})
+        try:
+            page = context.new_page()
+            log_in(page, superset_server, role)
+            slugs = dashboard_browser.dashboard_slugs(page, superset_server.base_url)
+            assert slugs, f"{role} sees no dashboards"
+            drawn = set()
+            for slug in slugs:
+                opened = dashboard_browser.open_dashboard(page, superset_server.base_url, slug)
+                assert opened.answers, f"{role}: {slug} sent no chart requests"
+                not_cached = [a for a in opened.answers if not a.cached or a.error]
+                assert not not_cached, f"{role}: {slug}: {len(not_cached)} of {len(opened.answers)} not from the cache: {not_cached}"
+                if opened.drawn:
+                    drawn.add(slug)
+            # The budget is organisation-wide: a district leader's year filter offers no values.
+            expected = set(slugs) - ({"budget-forecast"} if role == "district_leader" else set())
+            assert drawn == expected, role
+        finally:
+            context.close()
 
 
 @pytest.mark.parametrize(
