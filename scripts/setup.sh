@@ -1,17 +1,14 @@
 #!/usr/bin/env bash
 # Install everything the platform needs on a fresh Debian machine, idempotently:
 # Debian packages, uv, the pipeline environment (.venv) and Superset's own (superset_config/.venv),
-# both from their lock files. Usage: scripts/setup.sh [--with-browser]
+# both from their lock files. Chromium is for Superset's cache warm-up after each publish
+# (`manage.py warm-cache`) and for the browser tests. Usage: scripts/setup.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-with_browser=false
-[[ "${1:-}" == "--with-browser" ]] && with_browser=true
-
 say() { printf '[setup] %s\n' "$*"; }
 
-apt_packages=(sqlite3)
-$with_browser && apt_packages+=(chromium fonts-dejavu-core)
+apt_packages=(sqlite3 chromium fonts-dejavu-core)
 missing=()
 for package in "${apt_packages[@]}"; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")

@@ -58,6 +58,8 @@ wait_for sample-case-events-api "http://127.0.0.1:$events_port/api/v1/events" 40
 .venv/bin/python -m orchestration refresh
 
 superset_config/.venv/bin/python superset_config/manage.py setup
+# Open every dashboard once per access scope, so the first leader is answered from the cache.
+superset_config/.venv/bin/python superset_config/manage.py warm-cache
 
 # dbt docs (models, columns, tests, lineage) for analysts, generated from the build file.
 dbt_docs="$WAREHOUSE_HOME/dbt_docs"
