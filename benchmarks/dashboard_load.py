@@ -8,7 +8,9 @@ each dashboard and records the chart-data requests the dashboard itself sends (i
 the value lists of its native filters), so the load is exactly what the leaders' browsers ask for. Then `--users` threads, each its own signed-in
 session, replay all of them `--rounds` times in a staggered order with Superset's cache bypassed
 (`force`), so every request runs its query on DuckDB; with `--cache warm`, one user asks each once
-first and the users are then answered from the cache. `--metadata-uri` and `--redis-url` serve
+first and the users are then answered from the cache; with `--cache pipeline`, the pipeline's own
+warm-up after a publish (`manage.py warm-cache`, timed) fills the cache instead, and the report
+says how many answers came from it. `--metadata-uri` and `--redis-url` serve
 the production profile (PostgreSQL metadata, Redis cache). Prints latency per dashboard and the
 slowest charts as Markdown for docs/benchmarks.md.
 """
@@ -39,6 +41,7 @@ from tests.superset_helpers import (
     api_session,
     listed,
     log_in,
+    run_manage,
     running_superset,
 )
 
@@ -57,6 +60,7 @@ class Answer:
     request: ChartRequest
     seconds: float
     failure: str | None
+    cached: bool
 
 
 def recorded_requests(server: SupersetServer, role: str) -> list[ChartRequest]:
@@ -101,15 +105,18 @@ def replay(
             request = requests_[(number + step) % len(requests_)]  # staggered: users ask different charts
             body = dict(request.body, force=force)
             started = time.monotonic()
+            cached = False
             try:
                 response = sessions[number].post(f"{server.base_url}{CHART_DATA}", json=body, timeout=300)
                 failure = None if response.status_code == 200 else f"HTTP {response.status_code}: {response.text[:200]}"
-                if failure is None and any(result.get("error") for result in response.json()["result"]):
-                    failure = "query error"
+                if failure is None:
+                    results = response.json()["result"]
+                    failure = "query error" if any(result.get("error") for result in results) else None
+                    cached = all(result.get("is_cached") for result in results)
             except requests.RequestException as error:
                 failure = f"{type(error).__name__}: {error}"
             with lock:
-                answers.append(Answer(request, time.monotonic() - started, failure))
+                answers.append(Answer(request, time.monotonic() - started, failure, cached))
                 if len(answers) % 100 == 0:
                     print(f"  {len(answers)} of {total} answered", file=sys.stderr, flush=True)
 
@@ -129,6 +136,7 @@ def report(answers: list[Answer], users: int, wall: float, serving_path: Path) -
     failures = [a for a in answers if a.failure]
     ok = [a for a in answers if not a.failure]
     print(f"\n{len(answers)} requests by {users} users in {wall:.1f} s; {len(failures)} failed; "
+          f"{sum(a.cached for a in answers)} answered from Superset's cache; "
           f"serving file {serving_path.stat().st_size / 2**30:.2f} GiB; machine {platform.machine()}, "
           f"{os.cpu_count()} cores; duckdb {duckdb.__version__}")
     for failure in failures[:5]:
@@ -157,9 +165,10 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=3, help="times each user asks every recorded request")
     parser.add_argument("--role", default="leader")
-    parser.add_argument("--cache", choices=["bypass", "warm"], default="bypass",
+    parser.add_argument("--cache", choices=["bypass", "warm", "pipeline"], default="bypass",
                         help="bypass: every request runs its query; warm: one user asks every request once, "
-                             "then the users are answered from Superset's cache (what it costs Superset itself)")
+                             "then the users are answered from Superset's cache (what it costs Superset itself); "
+                             "pipeline: the pipeline's warm-up after a publish (manage.py warm-cache) fills it")
     parser.add_argument("--metadata-uri", help="Superset's metadata database (the production profile: PostgreSQL)")
     parser.add_argument("--redis-url", help="Superset's cache in Redis (the production profile)")
     args = parser.parse_args()
@@ -180,6 +189,11 @@ def main() -> None:
         (work_dir / "requests.json").write_text(json.dumps([r.__dict__ for r in recorded], indent=1))
         if args.cache == "warm":
             replay(server, args.role, recorded, users=1, rounds=1, force=False)
+        elif args.cache == "pipeline":
+            run_manage(["clear-cache"], server.env, work_dir / "clear.log")
+            seconds = run_manage(["warm-cache"], server.env, work_dir / "warm.log")
+            print(f"manage.py warm-cache took {seconds:.1f} s:", file=sys.stderr)
+            print((work_dir / "warm.log").read_text(), file=sys.stderr)
         started = time.monotonic()
         answers = replay(server, args.role, recorded, args.users, args.rounds, force=args.cache == "bypass")
         report(answers, args.users, time.monotonic() - started, serving_path)
