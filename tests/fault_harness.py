@@ -259,9 +259,12 @@ def readable_marts(serving: Path) -> dict[str, int]:
 def _ingest(stop_at: str | None) -> int:
     """The three dlt loads of orchestration/assets/ingestion.py, with a line before and after each."""
     from ingestion.case_events import case_events_source
+    from ingestion.case_system import ROW_KEYS as OS2BOS_ROW_KEYS
     from ingestion.case_system import os2bos_source
+    from ingestion.finance import ROW_KEYS as FINANCE_ROW_KEYS
     from ingestion.finance import archive_loaded_files, finance_source
     from ingestion.pipelines import raw_pipeline
+    from ingestion.resumed_loads import removing_rows_loaded_twice
     from orchestration.settings import Settings
 
     s = Settings.from_env()
@@ -271,7 +274,9 @@ def _ingest(stop_at: str | None) -> int:
         return raw_pipeline(dataset, dataset, s.raw_path, s.dlt_dir)
 
     print(f"{HARNESS_PREFIX} os2bos loading", flush=True)
-    pipeline("os2bos").run(os2bos_source(s.os2bos_url, lambda: key))
+    os2bos = pipeline("os2bos")
+    with removing_rows_loaded_twice(os2bos, OS2BOS_ROW_KEYS):
+        os2bos.run(os2bos_source(s.os2bos_url, lambda: key))
     print(f"{HARNESS_PREFIX} os2bos loaded", flush=True)
     # Every move of a finance file into processed/ is announced (label move_aside): the archiving
     # after a good load, and the next run's moving aside of files whose load was already committed.
@@ -281,7 +286,8 @@ def _ingest(stop_at: str | None) -> int:
     finance_module.move_aside = announce.wrap(finance_module.move_aside, "move_aside")  # type: ignore[attr-defined]
     finance = pipeline("finance")
     print(f"{HARNESS_PREFIX} finance loading", flush=True)
-    finance.run(finance_source(s.finance_drop))
+    with removing_rows_loaded_twice(finance, FINANCE_ROW_KEYS):
+        finance.run(finance_source(s.finance_drop))
     print(f"{HARNESS_PREFIX} finance loaded", flush=True)
     announce("step:archive", "")
     for archived in archive_loaded_files(s.finance_drop, finance):

@@ -6,9 +6,9 @@ from ingestion.case_system.source import (
     load_summary,
     os2bos_source,
 )
-from ingestion.case_system.tables import NEVER_READ, OS2BOS_TABLES, TABLE_SPECS, TableSpec
+from ingestion.case_system.tables import NEVER_READ, OS2BOS_TABLES, ROW_KEYS, TABLE_SPECS, TableSpec
 
 __all__ = [
-    "DELETED_COLUMN", "NEVER_READ", "OS2BOS_TABLES", "TABLE_SPECS", "TableSpec", "choose_backend",
+    "DELETED_COLUMN", "NEVER_READ", "OS2BOS_TABLES", "ROW_KEYS", "TABLE_SPECS", "TableSpec", "choose_backend",
     "load_summary", "os2bos_source",
 ]

@@ -64,6 +64,12 @@ TABLE_SPECS: dict[str, TableSpec] = {
 
 OS2BOS_TABLES: tuple[str, ...] = tuple(TABLE_SPECS)
 
+# The replaced tables and the column that identifies their rows: dlt does not deduplicate them when
+# a resumed load runs a job again (see ingestion/resumed_loads.py); merged tables it deduplicates.
+ROW_KEYS: dict[str, tuple[str, ...]] = {
+    t: (s.primary_key,) for t, s in TABLE_SPECS.items() if s.strategy == "replace"
+}
+
 # Columns that are never selected from the source: names of children and related persons,
 # staff e-mail and passwords.
 NEVER_READ: dict[str, tuple[str, ...]] = {t: s.never_read for t, s in TABLE_SPECS.items() if s.never_read}

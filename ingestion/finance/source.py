@@ -29,6 +29,9 @@ from ingestion.finance.validation import SeenKeys, validate
 log = logging.getLogger(__name__)
 
 RAW_TABLES = ("ledger_postings", "budgets", "quarantine", "file_log")
+# The tables merged by a period alone and the columns that identify their rows: dlt does not
+# deduplicate them when a resumed load runs a job again (see ingestion/resumed_loads.py).
+ROW_KEYS: dict[str, tuple[str, ...]] = {export_format.table: ("source_sha256", LINE_COLUMN) for export_format in FORMATS}
 PROGRESS_EVERY_ROWS = 1_000_000
 STATE_KEY = "files"  # sha256 -> {"file", "status", "period", "handled_at"}
 QUARANTINE_SCHEMA = pa.schema([
@@ -195,13 +198,13 @@ def finance_source(drop_folder: Path) -> list[DltResource]:
         _require_all_tables_selected()
         yield from handle_drop_folder(Path(drop_folder), dlt.current.source_state().setdefault(STATE_KEY, {}))
 
-    # Every table is merged on a key, never appended: when a run is killed after DuckDB committed a load
-    # job but before dlt recorded it, the resumed package loads that job again, and only a key keeps its
-    # rows from landing twice. Ledger and budget rows are keyed by their period alone (merge key): a job
-    # loaded again deletes its period and inserts it again. They must have no primary key besides it,
-    # because dlt then deletes rows matching either key (`... OR d.period = s.period`), a join DuckDB can
-    # only run as a nested loop: re-exporting a month of 185,000 postings into 10 million ran out of disk
-    # after five minutes. `primary_key: False` also clears the key that raw layers loaded before kept.
+    # Every table is merged on a key, never appended. Ledger and budget rows are keyed by their period
+    # alone (merge key): a re-exported period replaces the rows loaded before. They must have no primary
+    # key besides it, because dlt then deletes rows matching either key (`... OR d.period = s.period`),
+    # a join DuckDB can only run as a nested loop: re-exporting a month of 185,000 postings into 10
+    # million ran out of disk after five minutes. Without a primary key dlt does not deduplicate a job
+    # that a resumed load runs again; ROW_KEYS names their rows' identity for that clean-up instead.
+    # `primary_key: False` also clears the key that raw layers loaded before kept.
     delete_insert = {"disposition": "merge", "strategy": "delete-insert"}
     no_row_key = {name: {"name": name, "primary_key": False} for name in ("source_sha256", LINE_COLUMN)}
     return [

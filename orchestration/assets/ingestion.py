@@ -11,9 +11,12 @@ from dagster_dlt import DagsterDltResource, DagsterDltTranslator, dlt_assets
 from dagster_dlt.translator import DltResourceTranslatorData
 
 from ingestion.case_events import case_events_source
+from ingestion.case_system import ROW_KEYS as OS2BOS_ROW_KEYS
 from ingestion.case_system import load_summary, os2bos_source
+from ingestion.finance import ROW_KEYS as FINANCE_ROW_KEYS
 from ingestion.finance import archive_loaded_files, finance_source
 from ingestion.pipelines import raw_pipeline
+from ingestion.resumed_loads import removing_rows_loaded_twice
 from orchestration.resources import pseudonym_key, settings
 
 
@@ -95,7 +98,8 @@ def os2bos_raw(context: AssetExecutionContext, dlt: DagsterDltResource) -> Itera
     """Case and grant tables from OS2bos, CPR numbers pseudonymised before they land."""
     pipeline = _os2bos_pipeline()
     source = os2bos_source(settings().os2bos_url, pseudonym_key, duckdb_config=settings().duckdb_config())
-    yield from _run_with_retries(context, lambda: dlt.run(context=context, dlt_source=source, dlt_pipeline=pipeline))
+    with removing_rows_loaded_twice(pipeline, OS2BOS_ROW_KEYS):
+        yield from _run_with_retries(context, lambda: dlt.run(context=context, dlt_source=source, dlt_pipeline=pipeline))
     for table, moved in load_summary(pipeline).items():
         context.log.info(f"[os2bos] {table}: {moved}")
 
@@ -111,7 +115,8 @@ def finance_raw(context: AssetExecutionContext, dlt: DagsterDltResource) -> Iter
     """Ledger postings and budgets from the finance system's export files in the drop folder."""
     pipeline = _finance_pipeline()
     source = finance_source(settings().finance_drop)
-    yield from _run_with_retries(context, lambda: dlt.run(context=context, dlt_source=source, dlt_pipeline=pipeline))
+    with removing_rows_loaded_twice(pipeline, FINANCE_ROW_KEYS):
+        yield from _run_with_retries(context, lambda: dlt.run(context=context, dlt_source=source, dlt_pipeline=pipeline))
     for archived in archive_loaded_files(settings().finance_drop, pipeline):
         context.log.info(f"[finance] loaded and archived {archived.name}")
 
