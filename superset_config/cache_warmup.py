@@ -15,14 +15,8 @@ every dashboard draws.
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,52 +66,6 @@ def viewers(config: access.AccessConfig, admin_username: str, admin_password: st
         leader = next(u for u in config.users if u.district == district)
         chosen.append(Viewer(district, leader.username, leader.password))
     return chosen
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _healthy(base_url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{base_url}/health", timeout=5) as response:
-            return response.read().decode().strip() == "OK"
-    except (urllib.error.URLError, OSError):
-        return False
-
-
-@contextmanager
-def served(manage_py: Path, log_path: Path, timeout: float = 180) -> Iterator[str]:
-    """This instance served by gunicorn (`manage.py serve`) on a free loopback port until the block ends.
-
-    It shares the configuration, metadata database and cache of the instance leaders use, so what
-    it caches is what they are served; it does not depend on that instance running.
-    """
-    port = _free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    with log_path.open("w", encoding="utf-8") as log_file:
-        process = subprocess.Popen(
-            [sys.executable, str(manage_py), "serve", "--host", "127.0.0.1", "--port", str(port)],
-            stdout=log_file, stderr=subprocess.STDOUT,
-        )
-        try:
-            deadline = time.monotonic() + timeout
-            while not _healthy(base_url):
-                if process.poll() is not None:
-                    raise RuntimeError(f"Superset exited with code {process.returncode} while starting: see {log_path}")
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"Superset did not answer /health within {timeout:.0f} s: see {log_path}")
-                time.sleep(0.5)
-            yield base_url
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
 
 
 def warm(base_url: str, chosen: list[Viewer], log: Callable[[str], None]) -> list[ScopeWarmed]:

@@ -382,6 +382,7 @@ def cmd_clear_cache(_: argparse.Namespace) -> None:
 def cmd_warm_cache(_: argparse.Namespace) -> None:
     """Open every dashboard once per row-level-security scope, so leaders are served from the cache."""
     import cache_warmup  # Playwright: only this command needs it
+    import local_server
 
     config = load_config()
     try:
@@ -390,7 +391,7 @@ def cmd_warm_cache(_: argparse.Namespace) -> None:
         fail(str(exc))
     chosen = cache_warmup.viewers(users, admin_username(), admin_password(config))
     started = time.monotonic()
-    with cache_warmup.served(Path(__file__).resolve(), config.SUPERSET_HOME / "warm_cache_serve.log") as base_url:
+    with local_server.served(Path(__file__).resolve(), config.SUPERSET_HOME / "warm_cache_serve.log") as (base_url, _):
         warmed = cache_warmup.warm(base_url, chosen, log)
     failures = [(scope.scope, slug, answer) for scope in warmed for slug, answer in scope.failures]
     for scope, slug, answer in failures:

@@ -11,7 +11,6 @@ import importlib.util
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -60,12 +59,6 @@ class SupersetServer:
         if role == "admin":
             return Credentials(self.username, self.password)
         return self.users[role]
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def write_secret(path: Path, value: str) -> Path:
@@ -144,42 +137,12 @@ def run_manage(command: list[str], env: dict[str, str], log_path: Path) -> float
     return time.monotonic() - started
 
 
-def wait_for_health(base_url: str, process: subprocess.Popen[bytes], timeout: float = 180) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"Superset exited with code {process.returncode} while starting")
-        try:
-            if requests.get(f"{base_url}/health", timeout=5).text.strip() == "OK":
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(1)
-    raise TimeoutError(f"Superset did not become healthy at {base_url} within {timeout}s")
-
-
 @contextmanager
 def serving(env: dict[str, str], work_dir: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """`manage.py serve` (gunicorn) on a free port until the block ends."""
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    with (work_dir / "serve.log").open("w", encoding="utf-8") as serve_log:
-        process = subprocess.Popen(
-            [str(SUPERSET_PYTHON), str(MANAGE_PY), "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=env,
-            stdout=serve_log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            wait_for_health(base_url, process)
-            yield base_url, process
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    """`manage.py serve` (gunicorn) on a free port until the block ends: (base URL, process)."""
+    with load_superset_module("local_server").served(MANAGE_PY, work_dir / "serve.log", python=SUPERSET_PYTHON,
+                                                     env=env) as server:
+        yield server
 
 
 @contextmanager
