@@ -134,10 +134,15 @@ def open_dashboard(page: Page, base_url: str, slug: str, timeout_ms: int = 120_0
     """Open one dashboard and wait until every chart has drawn, or until it is clear that none will
     (no chart shown for NOTHING_DRAWN_SECONDS while a native filter's value list came back empty)."""
     responses: list[Response] = []
+    answers: list[ChartAnswer] = []  # responses[:len(answers)], each read once
 
     def record(response: Response) -> None:
         if CHART_DATA in response.url and response.request.method == "POST":
             responses.append(response)
+
+    def answered() -> list[ChartAnswer]:
+        answers.extend(_answer(response) for response in responses[len(answers):])
+        return answers
 
     page.on("response", record)
     try:
@@ -147,11 +152,11 @@ def open_dashboard(page: Page, base_url: str, slug: str, timeout_ms: int = 120_0
         nothing_drawn_since: float | None = None
         while not page.evaluate(CHARTS_SETTLED_JS, 1):
             now = time.monotonic()
-            empty_filter = any(a.slice_id is None and a.rows == 0 for a in map(_answer, list(responses)))
+            empty_filter = any(a.slice_id is None and a.rows == 0 for a in answered())
             if page.locator(CHART_SELECTOR).count() == 0 and empty_filter:
                 nothing_drawn_since = nothing_drawn_since or now
                 if now - nothing_drawn_since >= NOTHING_DRAWN_SECONDS:
-                    return DashboardOpened(slug, [_answer(r) for r in responses], drawn=False)
+                    return DashboardOpened(slug, list(answered()), drawn=False)
             else:
                 nothing_drawn_since = None
             if now > deadline:
@@ -159,4 +164,4 @@ def open_dashboard(page: Page, base_url: str, slug: str, timeout_ms: int = 120_0
             page.wait_for_timeout(250)
     finally:
         page.remove_listener("response", record)
-    return DashboardOpened(slug, [_answer(response) for response in responses], drawn=True)
+    return DashboardOpened(slug, list(answered()), drawn=True)
