@@ -1,21 +1,24 @@
-"""Rows a resumed dlt load wrote twice, found and removed.
+"""A load a killed run left unfinished: completed first, and the rows it wrote twice removed.
+
+dlt's `run` finds such a load pending, loads it, and returns without extracting anything new, so
+the night after a crash would publish the night before's data. `finish_interrupted_load` loads the
+pending packages first, so that the run which follows extracts today's data.
 
 dlt runs a load job (one `INSERT` into DuckDB) and records it as done afterwards. A load killed
-between the two leaves the job "started"; the next run loads the pending package first and runs the
-job again, so its rows land twice. dlt removes such copies only where it merges by a primary key.
-Tables it replaces, or merges by a merge key alone, keep both copies: OS2bos' reference tables and
-the finance ledger and budgets. Each of those tables therefore names the columns that identify a
-row, and after a run that resumed a package the copies are deleted.
+between the two leaves the job "started", and finishing the load runs the job again: its rows land
+twice. dlt removes such copies only where it merges by a primary key. Tables it replaces, or merges
+by a merge key alone, keep both copies: OS2bos' reference tables and the finance ledger and
+budgets. Each of those tables therefore names the columns that identify a row, and the copies are
+deleted once the load is finished.
 
-A mark file records that a resumed package was (or is being) loaded, so that a run killed after the
-package but before the clean-up cleans up next time. Runs that resume nothing cost nothing.
+A mark file records that an interrupted load was (or is being) finished, so that a run killed
+before the clean-up cleans up next time. Runs that find nothing pending cost nothing.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import dlt
@@ -25,25 +28,16 @@ log = logging.getLogger(__name__)
 RowKeys = Mapping[str, Sequence[str]]  # table -> the columns that identify one of its rows
 
 
-def _mark(pipeline: dlt.Pipeline) -> Path:
-    return Path(pipeline.pipelines_dir) / f"{pipeline.pipeline_name}.resumed-load"
-
-
-@contextmanager
-def removing_rows_loaded_twice(pipeline: dlt.Pipeline, row_keys: RowKeys) -> Iterator[None]:
-    """Run a load of `pipeline` in this block; if it resumed a package, delete the rows it repeated.
-
-    The clean-up runs only when the block completes: a failed run keeps the mark for the next one.
-    """
-    mark = _mark(pipeline)
-    if pipeline.list_normalized_load_packages():
+def finish_interrupted_load(pipeline: dlt.Pipeline, row_keys: RowKeys) -> None:
+    """Load what a killed run of `pipeline` left pending, then keep one row per key in `row_keys`' tables."""
+    mark = Path(pipeline.pipelines_dir) / f"{pipeline.pipeline_name}.resumed-load"
+    if pipeline.has_pending_data:
         mark.parent.mkdir(parents=True, exist_ok=True)
         mark.touch()
-        log.info("%s: resuming an interrupted load; rows it repeats will be removed", pipeline.pipeline_name)
-    yield
+        log.warning("%s: finishing the load an interrupted run left", pipeline.pipeline_name)
+        pipeline.run()  # without data: normalises and loads only what is pending
     if mark.exists():
-        removed = remove_rows_loaded_twice(pipeline, row_keys)
-        for table, count in removed.items():
+        for table, count in remove_rows_loaded_twice(pipeline, row_keys).items():
             log.warning("%s.%s: removed %d rows an interrupted load job had written again",
                         pipeline.dataset_name, table, count)
         mark.unlink()

@@ -264,7 +264,7 @@ def _ingest(stop_at: str | None) -> int:
     from ingestion.finance import ROW_KEYS as FINANCE_ROW_KEYS
     from ingestion.finance import archive_loaded_files, finance_source
     from ingestion.pipelines import raw_pipeline
-    from ingestion.resumed_loads import removing_rows_loaded_twice
+    from ingestion.resumed_loads import finish_interrupted_load
     from orchestration.settings import Settings
 
     s = Settings.from_env()
@@ -275,8 +275,8 @@ def _ingest(stop_at: str | None) -> int:
 
     print(f"{HARNESS_PREFIX} os2bos loading", flush=True)
     os2bos = pipeline("os2bos")
-    with removing_rows_loaded_twice(os2bos, OS2BOS_ROW_KEYS):
-        os2bos.run(os2bos_source(s.os2bos_url, lambda: key))
+    finish_interrupted_load(os2bos, OS2BOS_ROW_KEYS)
+    os2bos.run(os2bos_source(s.os2bos_url, lambda: key))
     print(f"{HARNESS_PREFIX} os2bos loaded", flush=True)
     # Every move of a finance file into processed/ is announced (label move_aside): the archiving
     # after a good load, and the next run's moving aside of files whose load was already committed.
@@ -286,14 +286,16 @@ def _ingest(stop_at: str | None) -> int:
     finance_module.move_aside = announce.wrap(finance_module.move_aside, "move_aside")  # type: ignore[attr-defined]
     finance = pipeline("finance")
     print(f"{HARNESS_PREFIX} finance loading", flush=True)
-    with removing_rows_loaded_twice(finance, FINANCE_ROW_KEYS):
-        finance.run(finance_source(s.finance_drop))
+    finish_interrupted_load(finance, FINANCE_ROW_KEYS)
+    finance.run(finance_source(s.finance_drop))
     print(f"{HARNESS_PREFIX} finance loaded", flush=True)
     announce("step:archive", "")
     for archived in archive_loaded_files(s.finance_drop, finance):
         print(f"{HARNESS_PREFIX} finance archived {archived.name}", flush=True)
     print(f"{HARNESS_PREFIX} case_events loading", flush=True)
-    pipeline("case_events").run(case_events_source(s.case_events_url, s.case_events_token, lambda: key))
+    case_events = pipeline("case_events")
+    finish_interrupted_load(case_events, {})
+    case_events.run(case_events_source(s.case_events_url, s.case_events_token, lambda: key))
     print(f"{HARNESS_PREFIX} case_events loaded", flush=True)
     return 0
 

@@ -104,8 +104,9 @@ def _dbt_env(home: Home, tmp_path: Path) -> dict[str, str]:
 
 
 def test_kill_during_ingest(home: Home, clean: Warehouse) -> None:
-    """Six kills inside the dlt loads (extract, mid-load with some tables committed, archiving of
-    finance files, paging the events API), then a load that completes: raw equals the clean run."""
+    """Eight kills inside the dlt loads (extract, mid-load with some tables committed, moving aside
+    and archiving finance files, paging the events API), then a load that completes: raw equals the
+    clean run."""
     # Start from nothing loaded: no raw file, no dlt state, every finance file back in the drop folder.
     home.raw.unlink()
     shutil.rmtree(home.root / "dlt")
@@ -127,12 +128,13 @@ def test_kill_during_ingest(home: Home, clean: Warehouse) -> None:
     ]
     for point in points:
         home.killed(ingest, point)
-    # Loaded and committed, not yet archived (stopped before the archiving step).
-    home.killed(command("ingest", "--stop-at", "step:archive#1"), KillPoint("finance before archiving",
-                                                                             stopped_before("step:archive#1")))
-    # The next run moves the committed files aside itself (without loading them again): stop half-way.
+    # The next run finishes the interrupted load, then moves the files it committed aside itself
+    # (without loading them again) as it reads the drop folder: stop half-way.
     home.killed(command("ingest", "--stop-at", "move_aside#2"),
                 KillPoint("committed files half moved aside", stopped_before("move_aside#2")))
+    # The rest moved aside and loaded, not yet archived (stopped before the archiving step).
+    home.killed(command("ingest", "--stop-at", "step:archive#1"), KillPoint("finance before archiving",
+                                                                             stopped_before("step:archive#1")))
     for point in [
         KillPoint("case events paging", after_lines(r"^events: [1-9]\d*  \|")),
         KillPoint("case events mid-load", after_file(dlt, "case_events/load/normalized/*/started_jobs/*")),

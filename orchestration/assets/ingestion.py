@@ -16,7 +16,7 @@ from ingestion.case_system import load_summary, os2bos_source
 from ingestion.finance import ROW_KEYS as FINANCE_ROW_KEYS
 from ingestion.finance import archive_loaded_files, finance_source
 from ingestion.pipelines import raw_pipeline
-from ingestion.resumed_loads import removing_rows_loaded_twice
+from ingestion.resumed_loads import finish_interrupted_load
 from orchestration.resources import pseudonym_key, settings
 
 
@@ -98,8 +98,8 @@ def os2bos_raw(context: AssetExecutionContext, dlt: DagsterDltResource) -> Itera
     """Case and grant tables from OS2bos, CPR numbers pseudonymised before they land."""
     pipeline = _os2bos_pipeline()
     source = os2bos_source(settings().os2bos_url, pseudonym_key, duckdb_config=settings().duckdb_config())
-    with removing_rows_loaded_twice(pipeline, OS2BOS_ROW_KEYS):
-        yield from _run_with_retries(context, lambda: dlt.run(context=context, dlt_source=source, dlt_pipeline=pipeline))
+    finish_interrupted_load(pipeline, OS2BOS_ROW_KEYS)
+    yield from _run_with_retries(context, lambda: dlt.run(context=context, dlt_source=source, dlt_pipeline=pipeline))
     for table, moved in load_summary(pipeline).items():
         context.log.info(f"[os2bos] {table}: {moved}")
 
@@ -115,8 +115,8 @@ def finance_raw(context: AssetExecutionContext, dlt: DagsterDltResource) -> Iter
     """Ledger postings and budgets from the finance system's export files in the drop folder."""
     pipeline = _finance_pipeline()
     source = finance_source(settings().finance_drop)
-    with removing_rows_loaded_twice(pipeline, FINANCE_ROW_KEYS):
-        yield from _run_with_retries(context, lambda: dlt.run(context=context, dlt_source=source, dlt_pipeline=pipeline))
+    finish_interrupted_load(pipeline, FINANCE_ROW_KEYS)
+    yield from _run_with_retries(context, lambda: dlt.run(context=context, dlt_source=source, dlt_pipeline=pipeline))
     for archived in archive_loaded_files(settings().finance_drop, pipeline):
         context.log.info(f"[finance] loaded and archived {archived.name}")
 
@@ -131,4 +131,5 @@ def finance_raw(context: AssetExecutionContext, dlt: DagsterDltResource) -> Iter
 def case_events_raw(context: AssetExecutionContext, dlt: DagsterDltResource) -> Iterator:
     """Case-process events (notifications ... closures) from the child-case system's REST API."""
     pipeline, source = _case_events_pipeline(), _case_events_source()
+    finish_interrupted_load(pipeline, {})  # events are merged on their id: dlt keeps no second copy
     yield from _run_with_retries(context, lambda: dlt.run(context=context, dlt_source=source, dlt_pipeline=pipeline))
