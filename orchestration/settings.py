@@ -110,8 +110,14 @@ class Settings:
         return self.serving_path.parent / ".writer.lock"
 
     def dbt_env(self) -> dict[str, str]:
-        """The environment dbt and MetricFlow need to find the same files as the pipeline."""
+        """The environment dbt and MetricFlow need to find the same files and reference date as the pipeline.
+
+        The reference date is the run's (today in `timezone` unless configured): dbt's `current_date`
+        is DuckDB's, in the machine's time zone, and between midnight in `timezone` and midnight
+        there the marts and the quality checks would disagree on the day.
+        """
         return {
+            "WAREHOUSE_REFERENCE_DATE": self.run_date().isoformat(),
             "WAREHOUSE_RAW_PATH": str(self.raw_path),
             "WAREHOUSE_BUILD_PATH": str(self.build_path),
             "WAREHOUSE_DUCKDB_MEMORY_LIMIT": self.duckdb_memory_limit,
