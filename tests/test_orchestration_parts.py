@@ -3,6 +3,7 @@ and HTTP servers) and the drop-folder sensor logic."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import socket
@@ -12,12 +13,14 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from aiosmtpd.controller import Controller
 
 from orchestration.alerts import FailureAlert, send_failure_alert
 from orchestration.sensors import stable_new_files
+from orchestration.settings import Settings
 from orchestration.writer_lock import WarehouseBusyError, writer_lock
 from tests.conftest import REPO_ROOT
 
@@ -134,3 +137,20 @@ def test_sensor_waits_until_a_new_file_is_complete(tmp_path: Path) -> None:
     assert ready == ["ledger_postings_2026.csv"]
     ready, cursor = stable_new_files(drop, cursor, stable_seconds=30, now=now + 240)
     assert ready == []  # requested once only
+
+
+@pytest.mark.parametrize("timezone", ["Pacific/Kiritimati", "Pacific/Pago_Pago"])  # UTC+14 and UTC-11
+def test_dbt_judges_the_same_day_as_the_quality_checks_without_a_configured_date(
+    monkeypatch: pytest.MonkeyPatch, timezone: str,
+) -> None:
+    """dbt's own `current_date` is the machine's (UTC): in the hours where the municipality's day is
+    another, the marts and the GX date checks disagreed and nothing was published. dbt must get the
+    run's day, today in the configured time zone; at any hour one of these zones is on another day
+    than UTC."""
+    monkeypatch.delenv("WAREHOUSE_REFERENCE_DATE", raising=False)
+    monkeypatch.setenv("WAREHOUSE_TIMEZONE", timezone)
+    settings = Settings.from_env()
+    assert settings.reference_date is None
+    today_there = dt.datetime.now(ZoneInfo(timezone)).date()
+    assert settings.run_date() == today_there
+    assert settings.dbt_env()["WAREHOUSE_REFERENCE_DATE"] == today_there.isoformat()
