@@ -260,6 +260,7 @@ import dlt  # noqa: E402
 import pytest  # noqa: E402
 
 from ingestion.case_system import DELETED_COLUMN, OS2BOS_TABLES, TABLE_SPECS, load_summary, os2bos_source  # noqa: E402
+from ingestion.case_system.sqlite_reader import DuckDBSQLiteTableLoader  # noqa: E402
 from ingestion.pseudonymise import person_id  # noqa: E402
 
 DIALECTS = ("sqlite", "postgresql")
@@ -450,6 +451,41 @@ def test_duckdb_reader_lands_what_the_sqlalchemy_reader_lands(tmp_path: Path) ->
         pipeline.run(os2bos_source(db.url, lambda: KEY, backend="duckdb"))
         assert {t: _described(landed["pyarrow"], t) for t in OS2BOS_TABLES} == before
         _assert_raw_equals_source(db, landed["pyarrow"])
+
+
+def test_filtered_reads_are_run_by_sqlite_and_land_the_scanners_types(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """DuckDB's scanner filters nothing in SQLite, so a nightly read past a cursor would read the
+    whole table. A filtered read of a table whose column types dlt knows is run by SQLite itself;
+    the rows it lands must have the scanner's types and the source's values."""
+    decisions: list[tuple[str, bool, bool]] = []
+    decide = DuckDBSQLiteTableLoader.read_by_sqlite
+
+    def recorded(self: DuckDBSQLiteTableLoader, query: sa.Select) -> bool:
+        by_sqlite = decide(self, query)
+        decisions.append((self.table.name, query.whereclause is not None, by_sqlite))
+        return by_sqlite
+
+    monkeypatch.setattr(DuckDBSQLiteTableLoader, "read_by_sqlite", recorded)
+    raw = tmp_path / "raw.duckdb"
+    with source_db("sqlite", tmp_path) as db:
+        db.create(initial_rows())
+        pipeline = _pipeline(tmp_path)
+        _run(db, pipeline)
+        assert decisions and not any(by_sqlite for _, _, by_sqlite in decisions)  # first load: no filter
+        scanned = {t: _described(raw, t) for t in OS2BOS_TABLES}
+
+        decisions.clear()
+        _change_source(db)
+        _run(db, pipeline)
+        by_sqlite = {table for table, _, sqlite in decisions if sqlite}
+        assert {"core_payment", "core_historicalpayment", "core_appropriation", "core_activity"} <= by_sqlite
+        # cases and related persons are reflected without types (their CPR column must not land)
+        assert not by_sqlite & {"core_case", "core_relatedperson"}
+        assert all(filtered for table, filtered, sqlite in decisions if sqlite)
+        assert {t: _described(raw, t) for t in OS2BOS_TABLES} == scanned
+        _assert_raw_equals_source(db, raw)
 
 
 def test_duckdb_reader_is_for_sqlite_only() -> None:

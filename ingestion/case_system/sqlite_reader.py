@@ -10,6 +10,12 @@ attached read-only, and comes back as Arrow record batches.
 The batches are cast to the Arrow types the `pyarrow` backend gives for the same columns, so a raw
 table first loaded one way can be merged into the other way without a type change
 (tests/test_case_system_load.py compares the two).
+
+DuckDB's scanner pushes no filter down to SQLite: it reads every row and filters afterwards. A
+nightly read of the rows past a cursor (a few thousand of 13.7 million payments at `national`) then
+costs as much as reading the whole table, 5 to 10 s per large table. A filtered query whose columns
+all carry dlt type hints is therefore run by SQLite itself, through the `pyarrow` backend, where it
+uses its indexes (0.1 s) and gives the very types this loader casts to.
 """
 
 from __future__ import annotations
@@ -76,10 +82,20 @@ class DuckDBSQLiteTableLoader(TableLoader):
             fields.append(pa.field(name, kind, nullable=True))
         return pa.schema(fields)
 
+    def read_by_sqlite(self, query: Any) -> bool:
+        """Whether SQLite itself should run `query` (see module doc): it filters rows, and dlt knows
+        the type of every column it selects, so the `pyarrow` backend's types are the same."""
+        return query.whereclause is not None and all(
+            self.columns.get(column.name, {}).get("data_type") for column in query.selected_columns
+        )
+
     def _load_rows(self, query: Any, backend_kwargs: dict[str, Any]) -> Iterator[pa.Table]:
         database = self.engine.url.database
         if not database or not Path(database).is_file():
             raise FileNotFoundError(f"OS2bos SQLite file not found: {database!r}")
+        if self.read_by_sqlite(query):
+            yield from super()._load_rows(query, backend_kwargs)
+            return
         names = [column.name for column in query.selected_columns]
         casts = {column.name: _duckdb_type(column) for column in self.table.columns}
         projection = ", ".join(
