@@ -10,9 +10,9 @@ Strategies (see docs/case_system_loading.md):
   load never doubles them.
 Merged tables are reconciled each run: keys gone from the source become hard-delete tombstones,
 keys missing from the raw table (a late commit below the cursor, a back-dated `modified`) are read
-again. A digest of the keys up to the raw table's largest (count, sum, and a sum scattered by a
-multipliers drawn afresh each run) is compared first; only when source and raw differ are both key
-sets read and compared, which at `national` scale costs 10 s for the payments alone.
+again. A digest of the keys up to the raw table's largest (count, sum, and the sum of the keys
+scattered by multipliers drawn afresh each run) is compared first; only when source and raw differ
+are both key sets read and compared, which at `national` scale costs 10 s for the payments alone.
 """
 
 from __future__ import annotations
