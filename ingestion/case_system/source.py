@@ -196,17 +196,21 @@ class _KeyDigest:
 
 
 def _scattered(key: Any, multipliers: tuple[int, int]) -> Any:
-    """A key (a SQLAlchemy column) scattered over [0, P3), see DIGEST_PRIMES."""
+    """A key scattered over [0, P3) (see DIGEST_PRIMES): a SQLAlchemy expression for a SQLAlchemy
+    column, SQL text for a quoted column name."""
     p1, p2, p3 = DIGEST_PRIMES
     m1, m2 = multipliers
+    if isinstance(key, str):
+        wide = f"CAST({key} AS BIGINT)"
+        return f"((({wide} * {m1}) % {p1}) * (({wide} * {m2}) % {p2})) % {p3}"
     wide = sa.cast(key, sa.BigInteger)
     return (((wide * m1) % p1) * ((wide * m2) % p2)) % p3
 
 
 def _loaded_digest(spec: TableSpec, multipliers: tuple[int, int]) -> tuple[int | None, _KeyDigest] | None:
     """The raw table's largest key and the digest of its keys; None when it does not exist yet."""
-    scattered = _scattered(sa.literal_column("{key}"), multipliers).compile(compile_kwargs={"literal_binds": True})
-    batches = _query_raw_table(spec, f"SELECT max({{key}}), count(*), sum({{key}}), sum({scattered}) FROM {{table}}")
+    batches = _query_raw_table(
+        spec, f"SELECT max({{key}}), count(*), sum({{key}}), sum({_scattered('{key}', multipliers)}) FROM {{table}}")
     if batches is None:
         return None
     top, count, total, scattered = (batches[0].column(i)[0].as_py() for i in range(4))
